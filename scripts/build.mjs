@@ -1,0 +1,37 @@
+// Build: ESM + type declarations with tsc, CommonJS twins with esbuild (file by file, no bundling),
+// so `import` and `require` load the same module graph shape.
+import { execFileSync } from 'node:child_process';
+import { rmSync, mkdirSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import * as esbuild from 'esbuild';
+
+const root = new URL('..', import.meta.url).pathname;
+rmSync(join(root, 'dist'), { recursive: true, force: true });
+execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
+
+const sources = [];
+(function walk(dir) {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) walk(path);
+    else if (path.endsWith('.ts') && !path.endsWith('.d.ts')) sources.push(path);
+  }
+})(join(root, 'src'));
+
+await esbuild.build({
+  entryPoints: sources,
+  outdir: join(root, 'dist/cjs'),
+  outbase: join(root, 'src'),
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  logLevel: 'warning',
+});
+mkdirSync(join(root, 'dist/cjs'), { recursive: true });
+writeFileSync(join(root, 'dist/cjs/package.json'), '{ "type": "commonjs" }\n');
+
+// Optional extra build steps (browser bundles, static pages) live next to the code that owns them.
+const extra = join(root, 'scripts/build-client.mjs');
+try { statSync(extra); execFileSync(process.execPath, [extra], { stdio: 'inherit' }); } catch (e) { if (e.code !== 'ENOENT') throw e; }
+console.log(`built ${sources.length} modules into ${relative(process.cwd(), join(root, 'dist'))}/{esm,cjs}`);
