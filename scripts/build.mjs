@@ -31,7 +31,10 @@ await esbuild.build({
 mkdirSync(join(root, 'dist/cjs'), { recursive: true });
 writeFileSync(join(root, 'dist/cjs/package.json'), '{ "type": "commonjs" }\n');
 
-// Optional extra build steps (browser bundles, static pages) live next to the code that owns them.
-const extra = join(root, 'scripts/build-client.mjs');
-try { statSync(extra); execFileSync(process.execPath, [extra], { stdio: 'inherit' }); } catch (e) { if (e.code !== 'ENOENT') throw e; }
+// Extra build steps (browser bundles, static pages) live next to the code that owns them.
+for (const step of ['build-client.mjs', 'build-cli-assets.mjs']) {
+  const path = join(root, 'scripts', step);
+  try { statSync(path); } catch { continue; }
+  execFileSync(process.execPath, [path], { stdio: 'inherit' });
+}
 console.log(`built ${sources.length} modules into ${relative(process.cwd(), join(root, 'dist'))}/{esm,cjs}`);
