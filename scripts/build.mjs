@@ -27,6 +27,7 @@ await esbuild.build({
   target: 'node20',
   sourcemap: true,
   logLevel: 'warning',
+  logOverride: { 'empty-import-meta': 'silent' },
 });
 mkdirSync(join(root, 'dist/cjs'), { recursive: true });
 writeFileSync(join(root, 'dist/cjs/package.json'), '{ "type": "commonjs" }\n');

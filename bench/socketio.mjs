@@ -1,0 +1,42 @@
+// Socket.IO benchmark (issue 4): switchboard (Server) vs socket.io@4 (defaults, ws engine).
+// The load generator speaks Engine.IO v4 / Socket.IO v5 over a raw WebSocket (websocket transport).
+// Usage: node bench/socketio.mjs [--quick] [--runs N] [--duration ms] [--only name] [--window N] [--big N]
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { options, runSuite } from './lib/suite.mjs';
+import { oursPath } from './lib/serverctl.mjs';
+
+async function oursReady() {
+  const path = oursPath('server');
+  if (!path) return false;
+  // From src the parent has no TypeScript loader: look for the export instead of importing.
+  if (path.endsWith('.ts')) return /export\s*\{[^}]*\bServer\b/.test(readFileSync(path, 'utf8'));
+  try {
+    return typeof (await import(path)).Server === 'function';
+  } catch {
+    return false;
+  }
+}
+
+export async function socketioSuite(opts = options()) {
+  const cases = [];
+  for (const conns of [1, 100]) {
+    cases.push({ name: `echo+ack 32 B x ${conns}`, kind: 'echo', mode: 'echo', conns, size: 32, target: 2 });
+  }
+  for (const conns of [1000, opts.big]) {
+    cases.push({ name: `broadcast event to ${conns}`, kind: 'broadcast', mode: 'broadcast', conns, size: 32, workers: 2, target: 5 });
+  }
+  cases.push({ name: `idle memory at ${opts.big}`, kind: 'memory', conns: opts.big, workers: 2, target: 0.5 });
+  return runSuite({
+    title: 'Socket.IO: switchboard vs socket.io@4',
+    name: 'socketio',
+    script: fileURLToPath(new URL('./lib/server-sio.mjs', import.meta.url)),
+    proto: 'sio',
+    impls: { peer: 'socket.io', ours: 'switchboard' },
+    oursReady: await oursReady(),
+    cases,
+    opts,
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await socketioSuite();

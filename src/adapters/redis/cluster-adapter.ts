@@ -1,0 +1,481 @@
+/**
+ * The part of the Redis adapters that does not depend on how bytes travel: which operations are
+ * forwarded to the other nodes, the node registry (heartbeats), and requests that wait for the
+ * answers of every live node. Subclasses provide the transport (pub/sub channels, or a stream).
+ *
+ * Every node runs one adapter per namespace. A node announces itself with HELLO, every peer answers
+ * with a HEARTBEAT, then each node sends a HEARTBEAT every `heartbeatInterval`. A peer not heard
+ * from within `heartbeatTimeout` (or that said BYE) is dropped, and the requests waiting for it
+ * complete without it: requests wait only for live nodes.
+ */
+import { randomBytes } from 'node:crypto';
+import { Adapter, type BroadcastFlags, type BroadcastOptions, type Room, type SocketLike, type SocketIOPacket } from '../../server/adapter.js';
+import type { Namespace } from '../../server/namespace.js';
+import { CodecError } from './codec.js';
+import { type ClusterMessage, MessageType, encodeMessage } from './envelope.js';
+import { RedisAdapterError, type RedisAdapterErrorCode } from './errors.js';
+
+export interface ClusterAdapterOptions {
+  /** How long fetchSockets() and serverSideEmit() acks wait for the other nodes (ms). Default 5000. */
+  requestsTimeout?: number;
+  /** How often a node says it is alive (ms). Default 5000. */
+  heartbeatInterval?: number;
+  /** A node not heard from for this long is considered gone (ms). Default 10000. */
+  heartbeatTimeout?: number;
+}
+
+/** Options as they travel between nodes (Sets become arrays). */
+interface WireOptions {
+  rooms: Room[];
+  except: Room[];
+  flags: BroadcastFlags;
+}
+
+interface WireSocket {
+  id: string;
+  handshake: SocketLike['handshake'];
+  rooms: Room[];
+  data: unknown;
+}
+
+interface PendingRequest {
+  /** Live nodes that have not answered yet. */
+  waiting: Set<string>;
+  responseType: MessageType;
+  onResponse(uid: string, body: Record<string, unknown>): void;
+  done(err: RedisAdapterError | null): void;
+  timer: NodeJS.Timeout;
+}
+
+/** Acks of a broadcast this node sent: client counts and client answers arrive per node. */
+interface PendingBroadcastAck {
+  clientCount(n: number): void;
+  ack(...args: unknown[]): void;
+  timer: NodeJS.Timeout;
+}
+
+function encodeOptions(opts: BroadcastOptions): WireOptions {
+  const flags: BroadcastFlags = {};
+  if (opts.flags?.volatile) flags.volatile = true;
+  if (opts.flags?.compress !== undefined) flags.compress = opts.flags.compress;
+  if (opts.flags?.timeout !== undefined) flags.timeout = opts.flags.timeout;
+  return { rooms: [...opts.rooms], except: opts.except ? [...opts.except] : [], flags };
+}
+
+function decodeOptions(wire: unknown): BroadcastOptions {
+  const w = asRecord(wire);
+  const flags = asRecord(w.flags);
+  return {
+    rooms: new Set(stringArray(w.rooms)),
+    except: new Set(stringArray(w.except)),
+    flags: {
+      volatile: flags.volatile === true,
+      compress: typeof flags.compress === 'boolean' ? flags.compress : undefined,
+      timeout: typeof flags.timeout === 'number' ? flags.timeout : undefined,
+    },
+  };
+}
+
+function asRecord(v: unknown): Record<string, any> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new CodecError('expected an object');
+  return v as Record<string, any>;
+}
+
+function stringArray(v: unknown): string[] {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new CodecError('expected an array of strings');
+  return v;
+}
+
+function asPacket(v: unknown): SocketIOPacket {
+  const p = asRecord(v);
+  if (typeof p.type !== 'number' || typeof p.nsp !== 'string') throw new CodecError('malformed packet');
+  return { type: p.type, nsp: p.nsp, data: p.data, ...(typeof p.id === 'number' ? { id: p.id } : {}) };
+}
+
+function warnOnce(err: RedisAdapterError): void {
+  process.emitWarning(`${err.message} (listen to the adapter's "error" event to handle it)`, {
+    type: 'RedisAdapterWarning',
+    code: err.code,
+  });
+}
+
+export abstract class ClusterAdapter extends Adapter {
+  /** This node's id; shared by the adapters of every namespace on this server. */
+  readonly uid: string;
+  protected readonly requestsTimeout: number;
+  private readonly heartbeatInterval: number;
+  private readonly heartbeatTimeout: number;
+  /** Live peers and when each was last heard from. */
+  private readonly peers = new Map<string, number>();
+  private readonly requests = new Map<string, PendingRequest>();
+  private readonly broadcastAcks = new Map<string, PendingBroadcastAck>();
+  private requestCounter = 0;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly lastReported = new Map<RedisAdapterErrorCode, number>();
+
+  constructor(nsp: Namespace<any, any, any, any>, uid: string | undefined, options: ClusterAdapterOptions) {
+    super(nsp);
+    this.uid = uid ?? randomBytes(8).toString('base64url');
+    this.requestsTimeout = options.requestsTimeout ?? 5000;
+    this.heartbeatInterval = options.heartbeatInterval ?? 5000;
+    this.heartbeatTimeout = options.heartbeatTimeout ?? 10_000;
+  }
+
+  /**
+   * Sends a message to every other node. Resolves with the stream offset when the transport has
+   * one. Must not reject: transports report failures through {@link reportError}.
+   */
+  protected abstract publish(msg: ClusterMessage): Promise<string | undefined>;
+
+  /** Sends a response to one node (the transport may broadcast it; others ignore unknown request ids). */
+  protected abstract publishResponse(uid: string, msg: ClusterMessage): void;
+
+  /** Starts the heartbeat; the transport calls this once it receives messages. */
+  protected startHeartbeat(): void {
+    if (this.heartbeatTimer || this.closed) return;
+    void this.publish(this.message(MessageType.HELLO));
+    this.heartbeatTimer = setInterval(() => {
+      void this.publish(this.message(MessageType.HEARTBEAT));
+      const oldest = Date.now() - this.heartbeatTimeout;
+      for (const [uid, seen] of this.peers) if (seen < oldest) this.peerGone(uid);
+    }, this.heartbeatInterval);
+    this.heartbeatTimer.unref();
+  }
+
+  override close(): Promise<void> | void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeatTimer);
+    const closing = new RedisAdapterError('ADAPTER_CLOSED', 'the adapter was closed');
+    for (const request of this.requests.values()) request.done(closing);
+    for (const [id, pending] of this.broadcastAcks) {
+      clearTimeout(pending.timer);
+      this.broadcastAcks.delete(id);
+    }
+    super.close();
+    return this.publish(this.message(MessageType.BYE)).then(() => undefined);
+  }
+
+  /** Number of live nodes serving this namespace, this one included. */
+  override serverCount(): Promise<number> {
+    return Promise.resolve(this.peers.size + 1);
+  }
+
+  /** Ids of the live peers (for tests and dashboards). */
+  peerIds(): string[] {
+    return [...this.peers.keys()];
+  }
+
+  protected message(type: MessageType, body?: unknown): ClusterMessage {
+    return { type, uid: this.uid, nsp: this.nsp.name, body };
+  }
+
+  /**
+   * Reports a failure: to `error` listeners when there are some, else as a process warning. The
+   * same code is reported at most once per second so an outage does not flood the logs.
+   */
+  reportError(err: RedisAdapterError): void {
+    const now = Date.now();
+    if ((this.lastReported.get(err.code) ?? 0) > now - 1000) return;
+    this.lastReported.set(err.code, now);
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    else warnOnce(err);
+  }
+
+  /** Encodes a message, reporting (not throwing) values that cannot travel. */
+  protected encode(msg: ClusterMessage): Buffer | undefined {
+    try {
+      return encodeMessage(msg);
+    } catch (err) {
+      this.reportError(new RedisAdapterError('UNENCODABLE', `cannot send to other nodes: ${(err as Error).message}`, { cause: err }));
+      return undefined;
+    }
+  }
+
+  // --- operations forwarded to the other nodes --------------------------------------------------
+
+  override broadcast(packet: SocketIOPacket, opts: BroadcastOptions): void {
+    if (!opts.flags?.local) {
+      void this.publish(this.message(MessageType.BROADCAST, { packet: this.wirePacket(packet), opts: encodeOptions(opts) }));
+    }
+    super.broadcast(packet, opts);
+  }
+
+  protected wirePacket(packet: SocketIOPacket): Record<string, unknown> {
+    const wire: Record<string, unknown> = { type: packet.type, nsp: this.nsp.name, data: packet.data };
+    if (packet.id !== undefined) wire.id = packet.id;
+    return wire;
+  }
+
+  override broadcastWithAck(
+    packet: SocketIOPacket,
+    opts: BroadcastOptions,
+    clientCountCallback: (clientCount: number) => void,
+    ack: (...args: unknown[]) => void,
+  ): void {
+    if (!opts.flags?.local && this.peers.size > 0) {
+      const requestId = this.nextRequestId();
+      // Late answers are routed until the operator's own timeout has certainly fired.
+      const timer = setTimeout(() => this.broadcastAcks.delete(requestId), (opts.flags?.timeout ?? this.requestsTimeout) + 1000);
+      timer.unref();
+      this.broadcastAcks.set(requestId, { clientCount: clientCountCallback, ack, timer });
+      void this.publish(
+        this.message(MessageType.BROADCAST, { packet: this.wirePacket(packet), opts: encodeOptions(opts), requestId }),
+      );
+    }
+    super.broadcastWithAck(packet, opts, clientCountCallback, ack);
+  }
+
+  override addSockets(opts: BroadcastOptions, rooms: Room[]): void {
+    if (!opts.flags?.local) void this.publish(this.message(MessageType.SOCKETS_JOIN, { opts: encodeOptions(opts), rooms }));
+    super.addSockets(opts, rooms);
+  }
+
+  override delSockets(opts: BroadcastOptions, rooms: Room[]): void {
+    if (!opts.flags?.local) void this.publish(this.message(MessageType.SOCKETS_LEAVE, { opts: encodeOptions(opts), rooms }));
+    super.delSockets(opts, rooms);
+  }
+
+  override disconnectSockets(opts: BroadcastOptions, close: boolean): void {
+    if (!opts.flags?.local) void this.publish(this.message(MessageType.DISCONNECT_SOCKETS, { opts: encodeOptions(opts), close }));
+    super.disconnectSockets(opts, close);
+  }
+
+  override async fetchSockets(opts: BroadcastOptions): Promise<SocketLike[]> {
+    const local = await super.fetchSockets(opts);
+    if (opts.flags?.local || this.peers.size === 0) return local;
+    const remote: SocketLike[] = [];
+    await this.request(
+      MessageType.FETCH_SOCKETS,
+      { opts: encodeOptions(opts) },
+      MessageType.FETCH_SOCKETS_RESPONSE,
+      (_uid, body) => {
+        if (!Array.isArray(body.sockets)) return;
+        for (const s of body.sockets as WireSocket[]) {
+          if (s && typeof s.id === 'string') {
+            remote.push({ id: s.id, handshake: s.handshake, rooms: new Set(Array.isArray(s.rooms) ? s.rooms : []), data: s.data });
+          }
+        }
+      },
+    );
+    return local.concat(remote);
+  }
+
+  override serverSideEmit(packet: unknown[]): void {
+    const last = packet[packet.length - 1];
+    if (typeof last !== 'function') {
+      void this.publish(this.message(MessageType.SERVER_SIDE_EMIT, { packet }));
+      return;
+    }
+    const ack = last as (err: Error | null, responses: unknown[]) => void;
+    const args = packet.slice(0, -1);
+    const responses: unknown[] = [];
+    this.request(MessageType.SERVER_SIDE_EMIT, { packet: args }, MessageType.SERVER_SIDE_EMIT_RESPONSE, (_uid, body) =>
+      responses.push(body.response),
+    ).then(
+      () => ack(null, responses),
+      (err: Error) => ack(err, responses),
+    );
+  }
+
+  private nextRequestId(): string {
+    return `${this.uid}:${(this.requestCounter++).toString(36)}`;
+  }
+
+  /**
+   * Sends a request and resolves when every live peer answered; peers that leave meanwhile are not
+   * waited for. Rejects with REQUEST_TIMEOUT after `requestsTimeout`.
+   */
+  protected request(
+    type: MessageType,
+    body: Record<string, unknown>,
+    responseType: MessageType,
+    onResponse: (uid: string, body: Record<string, unknown>) => void,
+  ): Promise<void> {
+    if (this.closed) return Promise.reject(new RedisAdapterError('ADAPTER_CLOSED', 'the adapter was closed'));
+    if (this.peers.size === 0) return Promise.resolve();
+    const requestId = this.nextRequestId();
+    return new Promise<void>((resolve, reject) => {
+      const request: PendingRequest = {
+        waiting: new Set(this.peers.keys()),
+        responseType,
+        onResponse,
+        done: (err) => {
+          clearTimeout(request.timer);
+          this.requests.delete(requestId);
+          if (err) reject(err);
+          else resolve();
+        },
+        timer: setTimeout(() => {
+          const missing = request.waiting.size;
+          request.done(
+            new RedisAdapterError(
+              'REQUEST_TIMEOUT',
+              `${MessageType[type]} timed out after ${this.requestsTimeout} ms: ${missing} of the other nodes did not answer`,
+            ),
+          );
+        }, this.requestsTimeout),
+      };
+      this.requests.set(requestId, request);
+      void this.publish(this.message(type, { ...body, requestId }));
+    });
+  }
+
+  // --- messages from other nodes ----------------------------------------------------------------
+
+  /**
+   * Handles one message from the transport. `offset` is the stream entry id (streams adapter).
+   * Malformed messages are reported and skipped; they never throw.
+   */
+  protected onMessage(msg: ClusterMessage, offset?: string): void {
+    if (msg.uid === this.uid || msg.nsp !== this.nsp.name || this.closed) return;
+    const known = this.peers.has(msg.uid);
+    if (msg.type === MessageType.BYE) {
+      this.peerGone(msg.uid);
+      return;
+    }
+    this.peers.set(msg.uid, Date.now());
+    try {
+      this.dispatch(msg, offset, known);
+    } catch (err) {
+      this.reportError(
+        new RedisAdapterError('BAD_MESSAGE', `malformed ${MessageType[msg.type]} message from node ${msg.uid}: ${(err as Error).message}`, {
+          cause: err,
+        }),
+      );
+    }
+  }
+
+  private dispatch(msg: ClusterMessage, offset: string | undefined, known: boolean): void {
+    switch (msg.type) {
+      case MessageType.HELLO:
+        // Answer so the newcomer learns about us now, not one heartbeat interval later.
+        void this.publish(this.message(MessageType.HEARTBEAT));
+        return;
+      case MessageType.HEARTBEAT:
+        // A peer we did not know (we started after it, or it came back): introduce ourselves.
+        if (!known) void this.publish(this.message(MessageType.HEARTBEAT));
+        return;
+      case MessageType.BROADCAST: {
+        const body = asRecord(msg.body);
+        const packet = asPacket(body.packet);
+        const opts = decodeOptions(body.opts);
+        if (typeof body.requestId === 'string') this.remoteBroadcastWithAck(msg.uid, body.requestId, packet, opts);
+        else this.localBroadcast(packet, opts, offset);
+        return;
+      }
+      case MessageType.BROADCAST_CLIENT_COUNT: {
+        const body = asRecord(msg.body);
+        const pending = this.broadcastAcks.get(String(body.requestId));
+        if (pending && typeof body.count === 'number') pending.clientCount(body.count);
+        return;
+      }
+      case MessageType.BROADCAST_ACK: {
+        const body = asRecord(msg.body);
+        const pending = this.broadcastAcks.get(String(body.requestId));
+        if (pending && Array.isArray(body.args)) pending.ack(...body.args);
+        return;
+      }
+      case MessageType.SOCKETS_JOIN: {
+        const body = asRecord(msg.body);
+        super.addSockets(decodeOptions(body.opts), stringArray(body.rooms));
+        return;
+      }
+      case MessageType.SOCKETS_LEAVE: {
+        const body = asRecord(msg.body);
+        super.delSockets(decodeOptions(body.opts), stringArray(body.rooms));
+        return;
+      }
+      case MessageType.DISCONNECT_SOCKETS: {
+        const body = asRecord(msg.body);
+        super.disconnectSockets(decodeOptions(body.opts), body.close === true);
+        return;
+      }
+      case MessageType.FETCH_SOCKETS: {
+        const body = asRecord(msg.body);
+        const requestId = String(body.requestId);
+        void super.fetchSockets(decodeOptions(body.opts)).then((sockets) => {
+          const wire: WireSocket[] = sockets.map((s) => ({ id: s.id, handshake: s.handshake, rooms: [...s.rooms], data: s.data }));
+          const response = this.message(MessageType.FETCH_SOCKETS_RESPONSE, { requestId, sockets: wire });
+          if (!this.encode(response)) {
+            // Some socket.data cannot travel (bigint, cycle): answer without the offending data.
+            response.body = { requestId, sockets: wire.map((s) => (this.encodable(s.data) ? s : { ...s, data: null })) };
+          }
+          this.publishResponse(msg.uid, response);
+        });
+        return;
+      }
+      case MessageType.SERVER_SIDE_EMIT: {
+        const body = asRecord(msg.body);
+        if (!Array.isArray(body.packet) || typeof body.packet[0] !== 'string') throw new CodecError('malformed event');
+        const args: unknown[] = body.packet;
+        if (typeof body.requestId !== 'string') {
+          this.nsp._onServerSideEmit(args);
+          return;
+        }
+        const requestId = body.requestId;
+        let answered = false;
+        this.nsp._onServerSideEmit([
+          ...args,
+          (response: unknown) => {
+            if (answered) return;
+            answered = true;
+            this.publishResponse(msg.uid, this.message(MessageType.SERVER_SIDE_EMIT_RESPONSE, { requestId, response }));
+          },
+        ]);
+        return;
+      }
+      case MessageType.FETCH_SOCKETS_RESPONSE:
+      case MessageType.SERVER_SIDE_EMIT_RESPONSE: {
+        const body = asRecord(msg.body);
+        const request = this.requests.get(String(body.requestId));
+        if (!request || request.responseType !== msg.type || !request.waiting.delete(msg.uid)) return;
+        request.onResponse(msg.uid, body);
+        if (request.waiting.size === 0) request.done(null);
+        return;
+      }
+    }
+  }
+
+  private encodable(value: unknown): boolean {
+    try {
+      encodeMessage(this.message(MessageType.HEARTBEAT, value));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Delivers a broadcast from another node to this node's sockets. */
+  protected localBroadcast(packet: SocketIOPacket, opts: BroadcastOptions, _offset: string | undefined): void {
+    super.broadcast(packet, opts);
+  }
+
+  private remoteBroadcastWithAck(from: string, requestId: string, packet: SocketIOPacket, opts: BroadcastOptions): void {
+    // Our own ack id: the sender's id could collide with acks this node already waits for.
+    delete packet.id;
+    const answer = (...args: unknown[]) =>
+      this.publishResponse(from, this.message(MessageType.BROADCAST_ACK, { requestId, args }));
+    super.broadcastWithAck(
+      packet,
+      opts,
+      (count) => this.publishResponse(from, this.message(MessageType.BROADCAST_CLIENT_COUNT, { requestId, count })),
+      answer,
+    );
+    // Forget acks of clients that never answer, once the sender has stopped waiting.
+    const id = packet.id;
+    if (id === undefined) return;
+    const timer = setTimeout(() => {
+      for (const socket of this.nsp.sockets.values()) socket._dropAck(id, answer);
+    }, opts.flags?.timeout ?? this.requestsTimeout);
+    timer.unref();
+  }
+
+  private peerGone(uid: string): void {
+    if (!this.peers.delete(uid)) return;
+    for (const request of this.requests.values()) {
+      if (request.waiting.delete(uid) && request.waiting.size === 0) request.done(null);
+    }
+  }
+}

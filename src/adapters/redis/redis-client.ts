@@ -1,0 +1,111 @@
+/**
+ * The slice of node-redis (`redis` v5+ / `@redis/client`) the adapters use, typed structurally so
+ * standalone clients, cluster clients (pub/sub only) and clients with modules all fit.
+ *
+ * Why node-redis: it is the client Redis Ltd. maintains, it speaks RESP2 and RESP3, supports
+ * sharded pub/sub (SSUBSCRIBE/SPUBLISH) and Redis Cluster, reconnects on its own with
+ * re-subscription, queues commands while offline, returns Buffers on request (`typeMapping`),
+ * and ships its own types. ioredis is in maintenance mode and not installed.
+ */
+import { RESP_TYPES } from 'redis';
+
+/** Asks node-redis to return bulk strings as Buffers (stream fields carry binary envelopes). */
+export const BUFFER_REPLIES = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } } as const;
+
+export type BufferListener = (message: Buffer, channel: Buffer) => unknown;
+
+/** Connection management every adapter needs. */
+export interface RedisConnection {
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  connect(): Promise<unknown>;
+  on(event: 'error' | 'ready' | 'end' | 'connect' | 'reconnecting', listener: (...args: any[]) => void): unknown;
+  off(event: 'error' | 'ready' | 'end' | 'connect' | 'reconnecting', listener: (...args: any[]) => void): unknown;
+}
+
+/** A client the pub/sub adapter publishes with and subscribes through (node-redis client or cluster). */
+export interface RedisPubSubClient extends RedisConnection {
+  publish(channel: string, message: Buffer): Promise<unknown>;
+  sPublish(channel: string, message: Buffer): Promise<unknown>;
+  subscribe(channels: string | string[], listener: BufferListener, bufferMode: true): Promise<unknown>;
+  unsubscribe(channels: string | string[], listener: BufferListener, bufferMode: true): Promise<unknown>;
+  sSubscribe(channels: string | string[], listener: BufferListener, bufferMode: true): Promise<unknown>;
+  sUnsubscribe(channels: string | string[], listener: BufferListener, bufferMode: true): Promise<unknown>;
+}
+
+/** A standalone node-redis client the streams adapter runs commands on. */
+export interface RedisCommandClient extends RedisConnection {
+  sendCommand(args: ReadonlyArray<string | Buffer>, options?: { typeMapping?: object }): Promise<unknown>;
+  /** A new client with the same options (the stream reader needs its own connection: XREAD BLOCK). */
+  duplicate(): RedisCommandClient;
+  destroy(): void;
+}
+
+/** Turns a RESP3 map, a `Map`, or a RESP2 flat `[k, v, k, v]` array into a lookup function. */
+export function readMap(reply: unknown): (key: string) => unknown {
+  if (reply instanceof Map) {
+    return (key) => {
+      for (const [k, v] of reply) if (String(k) === key) return v;
+      return undefined;
+    };
+  }
+  if (Array.isArray(reply)) {
+    return (key) => {
+      for (let i = 0; i + 1 < reply.length; i += 2) if (String(reply[i]) === key) return reply[i + 1];
+      return undefined;
+    };
+  }
+  if (reply !== null && typeof reply === 'object') {
+    return (key) => (Object.prototype.hasOwnProperty.call(reply, key) ? (reply as Record<string, unknown>)[key] : undefined);
+  }
+  return () => undefined;
+}
+
+/** One stream entry: its id and the value of its single field. */
+export interface StreamEntry {
+  id: string;
+  payload: Buffer;
+}
+
+/** Parses the entries of an XRANGE reply, or of one stream in an XREAD reply. Skips malformed ones. */
+export function parseEntries(raw: unknown, field: string): StreamEntry[] {
+  const out: StreamEntry[] = [];
+  if (!Array.isArray(raw)) return out;
+  for (const entry of raw) {
+    if (!Array.isArray(entry) || entry.length < 2) continue;
+    const fields = readMap(entry[1]);
+    const payload = fields(field);
+    if (Buffer.isBuffer(payload)) out.push({ id: String(entry[0]), payload });
+  }
+  return out;
+}
+
+/** The entries of `key` in an XREAD reply (RESP2 array of [name, entries] or RESP3 map). */
+export function parseXRead(reply: unknown, key: string, field: string): StreamEntry[] {
+  if (reply === null || reply === undefined) return [];
+  if (Array.isArray(reply)) {
+    for (const stream of reply) {
+      if (Array.isArray(stream) && String(stream[0]) === key) return parseEntries(stream[1], field);
+    }
+    return [];
+  }
+  return parseEntries(readMap(reply)(key), field);
+}
+
+/** Compares two stream ids (`ms-seq`). */
+export function compareIds(a: string, b: string): number {
+  const [am, as] = splitId(a);
+  const [bm, bs] = splitId(b);
+  return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1;
+}
+
+function splitId(id: string): [bigint, bigint] {
+  const dash = id.indexOf('-');
+  try {
+    return dash < 0 ? [BigInt(id), 0n] : [BigInt(id.slice(0, dash)), BigInt(id.slice(dash + 1))];
+  } catch {
+    return [0n, 0n];
+  }
+}
+
+export const STREAM_ID = /^\d{1,20}-\d{1,20}$/;

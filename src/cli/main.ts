@@ -1,0 +1,200 @@
+// The `switchboard` command: `serve`, `connect`, `help`. The bin shim calls `run()`.
+import { formatOptions, parseArgs, UsageError, type OptionSpecs } from './args.js';
+import { COMMANDS_HELP, RAW_HELP, runConnect } from './connect.js';
+import { HubError, startHub, type AdapterKind } from './hub.js';
+import { Logger } from './log.js';
+import { VERSION } from '../version.js';
+
+/** Where the process's I/O goes; tests substitute streams and environment. */
+export interface RunContext {
+  /** Directory with the demo pages (the bin shim passes dist/esm/cli/public). */
+  publicDir: string;
+  env?: NodeJS.ProcessEnv;
+  stdin?: NodeJS.ReadableStream;
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+}
+
+const SERVE_OPTIONS = {
+  port: { type: 'port', short: 'p', description: 'TCP port (0 = any free port)', default: 3000 },
+  host: { type: 'string', description: 'interface to listen on; 0.0.0.0 exposes the hub to the network', valueName: 'HOST', default: '127.0.0.1' },
+  path: { type: 'string', description: 'Socket.IO endpoint path', valueName: 'PATH', default: '/socket.io' },
+  'cors-origin': { type: 'string', multiple: true, description: 'browser origin allowed to connect, e.g. https://app.example.com ("*" = any); closed by default', valueName: 'ORIGIN' },
+  adapter: { type: 'string', choices: ['memory', 'redis', 'redis-streams'], description: 'how hubs share broadcasts', valueName: 'KIND' },
+  redis: { type: 'string', description: 'Redis URL for the redis adapters (implies --adapter redis)', valueName: 'URL' },
+  'dashboard-token': { type: 'string', description: 'token for /dashboard (env SWITCHBOARD_DASHBOARD_TOKEN; random when unset)', valueName: 'TOKEN' },
+  quiet: { type: 'boolean', short: 'q', description: 'log only warnings and errors (still prints the URL)' },
+  json: { type: 'boolean', description: 'log one JSON object per line' },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+} as const satisfies OptionSpecs;
+
+const CONNECT_OPTIONS = {
+  namespace: { type: 'string', short: 'n', description: 'namespace to join', valueName: 'NSP', default: '/' },
+  auth: { type: 'string', description: 'JSON object sent as the handshake auth', valueName: 'JSON' },
+  transport: { type: 'string', short: 't', choices: ['polling', 'websocket'], description: 'use only this transport (default: polling, then upgrade)', valueName: 'NAME' },
+  path: { type: 'string', description: 'Socket.IO endpoint path', valueName: 'PATH', default: '/socket.io' },
+  'ack-timeout': { type: 'number', min: 1, max: 3_600_000, description: 'how long call/join/leave wait for an ack, in ms', valueName: 'MS', default: 5000 },
+  raw: { type: 'boolean', description: 'plain WebSocket (ws:// URL): lines are text frames' },
+  binary: { type: 'boolean', description: 'with --raw: send lines as binary frames' },
+  protocol: { type: 'string', multiple: true, description: 'with --raw: WebSocket subprotocol to offer', valueName: 'NAME' },
+  json: { type: 'boolean', description: 'print one JSON object per line' },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+} as const satisfies OptionSpecs;
+
+const MAIN_HELP = `switchboard ${VERSION} — real-time events over WebSocket and Socket.IO
+
+Usage:
+  switchboard serve [options]           run a hub: demo chat at /, live dashboard at /dashboard
+  switchboard connect <url> [options]   interactive client (Socket.IO, or --raw WebSocket)
+  switchboard help <command>            help for a command
+  switchboard --version
+
+Examples:
+  switchboard serve --port 8080
+  switchboard serve --adapter redis --redis redis://127.0.0.1:6379
+  switchboard connect http://localhost:3000 --namespace /chat --auth '{"nickname":"ada"}'
+  switchboard connect ws://localhost:8080/echo --raw
+`;
+
+const SERVE_HELP = `Usage: switchboard serve [options]
+
+Starts a hub. The demo chat is at http://localhost:3000/ and the live dashboard at /dashboard
+(its token is printed at start). Stop with Ctrl-C (SIGINT) or SIGTERM: clients get a proper close.
+
+Options:
+${formatOptions(SERVE_OPTIONS)}
+`;
+
+const CONNECT_HELP = `Usage: switchboard connect <url> [options]
+
+Connects to a Socket.IO server (http://, https://, ws://, wss://) and reads commands from stdin.
+With --raw, connects to any WebSocket server (ws://, wss://) and sends each line as a frame.
+
+Options:
+${formatOptions(CONNECT_OPTIONS)}
+
+${COMMANDS_HELP}
+
+${RAW_HELP}
+`;
+
+/**
+ * Runs the CLI; resolves to the exit status (the process exits with it).
+ *
+ * @example
+ * process.exitCode = await run(process.argv.slice(2), { publicDir });
+ */
+export async function run(argv: readonly string[], ctx: RunContext): Promise<number> {
+  const stdout = ctx.stdout ?? process.stdout;
+  const stderr = ctx.stderr ?? process.stderr;
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined: case '--help': case '-h':
+        stdout.write(MAIN_HELP);
+        return 0;
+      case 'help':
+        stdout.write(rest[0] === 'serve' ? SERVE_HELP : rest[0] === 'connect' ? CONNECT_HELP : MAIN_HELP);
+        return 0;
+      case '--version': case '-v': case 'version':
+        stdout.write(`${VERSION}\n`);
+        return 0;
+      case 'serve':
+        return await serve(rest, ctx, stdout, stderr);
+      case 'connect':
+        return await connect(rest, ctx, stdout, stderr);
+      default:
+        throw new UsageError(`unknown command "${command.slice(0, 40)}"; try serve or connect`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      stderr.write(`switchboard: ${err.message}\nRun "switchboard ${err.command ? `${err.command} ` : ''}--help" for usage.\n`);
+      return 2;
+    }
+    if (err instanceof HubError) {
+      stderr.write(`switchboard: ${err.message}\n`);
+      return 1;
+    }
+    stderr.write(`switchboard: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+async function serve(argv: string[], ctx: RunContext, stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): Promise<number> {
+  const { options, positionals } = parseArgs(SERVE_OPTIONS, argv, 'serve');
+  if (options.help) { stdout.write(SERVE_HELP); return 0; }
+  if (positionals.length) throw new UsageError(`serve takes no arguments (got "${positionals[0]}")`, 'serve');
+  if (options.quiet && options.json) throw new UsageError('choose one of --quiet and --json', 'serve');
+  const adapter: AdapterKind = (options.adapter as AdapterKind | undefined) ?? (options.redis ? 'redis' : 'memory');
+  if (options.redis && adapter === 'memory') throw new UsageError('--redis needs --adapter redis or redis-streams', 'serve');
+  if (options.redis && !/^rediss?:\/\//.test(options.redis)) throw new UsageError(`--redis must be a redis:// or rediss:// URL (got "${options.redis}")`, 'serve');
+  const env = ctx.env ?? process.env;
+  const logger = new Logger(options.json ? 'json' : options.quiet ? 'quiet' : 'text', stdout, stderr);
+
+  const hub = await startHub({
+    port: options.port,
+    host: options.host,
+    path: options.path,
+    corsOrigins: options['cors-origin'] ?? [],
+    adapter,
+    redisUrl: options.redis,
+    dashboardToken: options['dashboard-token'] ?? env.SWITCHBOARD_DASHBOARD_TOKEN,
+    publicDir: ctx.publicDir,
+    logger,
+  });
+  // Graceful stop: the first signal closes every client properly; a second one forces the exit.
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) { logger.warn('forced-exit', { signal }); process.exit(130); }
+      stopping = true;
+      logger.info('shutdown', { signal, clients: hub.io.engine?.clientsCount ?? 0 });
+      const force = setTimeout(() => { logger.warn('shutdown-timeout'); process.exit(1); }, 10_000);
+      force.unref();
+      hub.close().then(() => {
+        clearTimeout(force);
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        logger.info('stopped');
+        resolve(0);
+      }, (err: unknown) => {
+        logger.error('shutdown-failed', { error: err instanceof Error ? err.message : String(err) });
+        resolve(1);
+      });
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    // A stray rejection (e.g. from a remote adapter while Redis restarts) is logged; it must not kill the hub.
+    process.on('unhandledRejection', (err: unknown) => logger.error('unhandled-rejection', { error: err instanceof Error ? err.message : String(err) }));
+    // Announce only once the signal handlers are in place, so whoever reads this line may stop us.
+    const dashboard = `${hub.url}/dashboard#token=${hub.dashboardToken}`;
+    logger.notice('listening', { url: hub.url, port: hub.port, host: options.host, path: options.path, adapter, dashboard, token: hub.dashboardToken },
+      `switchboard ${VERSION} hub listening on ${hub.url} (adapter: ${adapter}, path: ${options.path})\n` +
+      `  chat:      ${hub.url}/\n` +
+      `  dashboard: ${dashboard}`);
+  });
+}
+
+async function connect(argv: string[], ctx: RunContext, stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): Promise<number> {
+  const { options, positionals } = parseArgs(CONNECT_OPTIONS, argv, 'connect');
+  if (options.help) { stdout.write(CONNECT_HELP); return 0; }
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? 'connect takes one URL' : 'connect needs a URL, e.g. http://localhost:3000', 'connect');
+  if ((options.binary || options.protocol) && !options.raw) throw new UsageError('--binary and --protocol need --raw', 'connect');
+  const stdin = ctx.stdin ?? process.stdin;
+  return runConnect({
+    url: positionals[0]!,
+    namespace: options.namespace,
+    auth: options.auth,
+    transport: options.transport as 'polling' | 'websocket' | undefined,
+    path: options.path,
+    raw: options.raw ?? false,
+    binary: options.binary ?? false,
+    protocol: options.protocol,
+    json: options.json ?? false,
+    ackTimeout: options['ack-timeout'],
+    input: stdin,
+    output: stdout,
+    errors: stderr,
+    interactive: (stdin as { isTTY?: boolean }).isTTY === true && (stdout as { isTTY?: boolean }).isTTY === true,
+  });
+}

@@ -1,0 +1,297 @@
+/**
+ * Engine.IO v4 client session: handshake, heartbeat, write buffer, polling → WebSocket upgrade.
+ * Knows nothing about events or namespaces (that is the Manager's and Socket's job).
+ */
+import { parseOpenData, PROTOCOL } from '../protocol/engineio.js';
+import { Emitter } from './emitter.js';
+import { TransportError } from './platform-types.js';
+import {
+  Polling,
+  WebSocketTransport,
+  type CloseDetails,
+  type IncomingPacket,
+  type OutgoingPacket,
+  type Transport,
+  type TransportSink,
+} from './transports.js';
+
+export type TransportName = 'polling' | 'websocket';
+
+/** Engine.IO client options (socket.io-client's names). */
+export interface EngineOptions {
+  /** Endpoint path (default `/socket.io`). */
+  path?: string;
+  /** Extra query parameters sent with every request. */
+  query?: Record<string, string | number | boolean> | string;
+  /** Extra HTTP headers: every request in Node, polling requests only in browsers. */
+  extraHeaders?: Record<string, string>;
+  /** Send cookies on cross-origin polling requests (browser); keep cookies between requests (Node). */
+  withCredentials?: boolean;
+  /** Transports in order of preference (default `['polling', 'websocket']`). */
+  transports?: TransportName[];
+  /** Try the next transport when the first one fails to connect (default false). */
+  tryAllTransports?: boolean;
+  /** Upgrade from polling to WebSocket when the server offers it (default true). */
+  upgrade?: boolean;
+  /** Append `/` to the path (default true). */
+  addTrailingSlash?: boolean;
+  /** Node: don't keep the process alive for this connection's timers and sockets (default false). */
+  autoUnref?: boolean;
+  /** WebSocket sub-protocols. */
+  protocols?: string | string[];
+  /** Node: permessage-deflate for the WebSocket transport (default false). */
+  perMessageDeflate?: boolean | Record<string, unknown>;
+  /**
+   * Node: largest polling response body or WebSocket message accepted from the server, in bytes
+   * (default 100 MB); beyond it the connection fails with a TransportError. Browsers apply their own.
+   */
+  maxHttpBufferSize?: number;
+  /** Node: an `http.Agent` for polling requests and the WebSocket handshake. */
+  agent?: unknown;
+  /** Node TLS options, passed to https/our WebSocket client. */
+  ca?: unknown;
+  cert?: unknown;
+  key?: unknown;
+  pfx?: unknown;
+  passphrase?: string;
+  rejectUnauthorized?: boolean;
+}
+
+interface EngineEvents {
+  open: () => void;
+  message: (data: any) => void;
+  ping: () => void;
+  drain: () => void;
+  error: (err: Error) => void;
+  close: (reason: string, description?: unknown) => void;
+  upgrading: (transport: Transport) => void;
+  upgrade: (transport: Transport) => void;
+  upgradeError: (err: Error) => void;
+}
+
+/**
+ * One Engine.IO connection. Events: `open`, `message`, `ping`, `upgrade`, `error`,
+ * `close(reason, description)` with reasons `transport close`, `transport error`,
+ * `ping timeout`, `forced close`.
+ *
+ * @example
+ * ```ts
+ * const engine = new Engine('http://localhost:3000', { path: '/engine.io' }); // origin only
+ * engine.on('open', () => engine.write('hello'));
+ * engine.on('message', (data) => console.log(data));
+ * ```
+ */
+export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSink {
+  id: string | null = null;
+  transport!: Transport;
+  readyState: 'opening' | 'open' | 'closing' | 'closed' = 'opening';
+  upgrading = false;
+  upgrades: string[] = [];
+  pingInterval = 0;
+  pingTimeout = 0;
+  /** Largest polling payload the server accepts (from the handshake; 0 = no limit). */
+  maxPayload = 0;
+  writeBuffer: OutgoingPacket[] = [];
+  readonly opts: EngineOptions;
+  /** @internal `http(s)://host/path/` */ _base: string;
+  /** @internal The application's query parameters plus `EIO`. */ _query: Record<string, string> = {};
+  #transports: TransportName[];
+  #sentCount = 0;
+  #lastSeen = 0;
+  #heartbeat?: ReturnType<typeof setTimeout>;
+  #offline = () => this.#onClose('transport close', { description: 'network connection lost' });
+
+  constructor(uri: string, opts: EngineOptions = {}) {
+    super();
+    this.opts = opts;
+    // `ws(s)://` and `http(s)://` origins both work; requests use http(s) and switch for WebSocket.
+    this._base =
+      uri.replace(/^ws/, 'http').replace(/\/$/, '') +
+      (opts.path ?? '/socket.io').replace(/\/$/, '') +
+      (opts.addTrailingSlash === false ? '' : '/');
+    const query = typeof opts.query === 'string' ? Object.fromEntries(new URLSearchParams(opts.query)) : opts.query;
+    for (const key in query) this._query[key] = String(query[key]);
+    this._query.EIO = String(PROTOCOL);
+    this.#transports = (opts.transports ?? ['polling', 'websocket']).filter((t) => t === 'polling' || t === 'websocket');
+    this.#open();
+    // Browsers: a lost network closes at once rather than after the heartbeat window.
+    if (typeof addEventListener === 'function') addEventListener('offline', this.#offline);
+  }
+
+  #open(): void {
+    const name = this.#transports[0];
+    if (name) this.transport = this.#create(name, this);
+    else setTimeout(() => this._onError(new TransportError('no transport')));
+  }
+
+  #create(name: TransportName, sink: TransportSink): Transport {
+    return new (name === 'polling' ? Polling : WebSocketTransport)(sink, this)._open();
+  }
+
+  /** @internal */
+  _onPacket(packet: IncomingPacket): void {
+    if (this.readyState === 'closed') return;
+    this.#lastSeen = Date.now();
+    const { type, data } = packet;
+    if (type === 'open') {
+      if (this.id) return; // one handshake per connection, whatever the server sends
+      let open;
+      try {
+        open = parseOpenData(data);
+      } catch (err) {
+        return this._onError(new TransportError('handshake error', 0, err));
+      }
+      const { sid, upgrades, pingInterval, pingTimeout, maxPayload } = open;
+      Object.assign(this, { id: sid, pingInterval, pingTimeout, maxPayload, readyState: 'open' });
+      this.upgrades = upgrades.filter((u) => this.#transports.includes(u as TransportName));
+      this.emitReserved('open');
+      this.flush();
+      if (this.readyState !== 'open') return;
+      this.#armHeartbeat();
+      if (this.opts.upgrade !== false && this.transport.name === 'polling') {
+        for (const name of this.upgrades) this.#probe(name as TransportName);
+      }
+    } else if (type === 'ping') {
+      // Engine.IO v4 "heartbeat": the server pings, the client answers.
+      this.#push({ type: 'pong' });
+      this.emitReserved('ping');
+    } else if (type === 'message') this.emitReserved('message', data);
+    else if (type === 'close') this._onClose();
+  }
+
+  /**
+   * One timer per connection, re-armed only when it fires: packets just stamp `#lastSeen`, so a
+   * busy connection costs no timer churn. Any packet from the server counts as a sign of life.
+   */
+  #armHeartbeat(delay = this.pingInterval + this.pingTimeout): void {
+    // Clamped: a longer delay overflows setTimeout, which would then fire at once, again and again.
+    this.#heartbeat = setTimeout(() => {
+      const idle = Date.now() - this.#lastSeen;
+      const window = this.pingInterval + this.pingTimeout;
+      if (idle >= window) this.#onClose('ping timeout');
+      else this.#armHeartbeat(window - idle);
+    }, Math.min(delay, 2 ** 31 - 1));
+    if (this.opts.autoUnref) (this.#heartbeat as { unref?: () => void }).unref?.();
+  }
+
+  /**
+   * @internal True (and closing the connection) when the server has been silent past the heartbeat
+   * window: timers in background tabs can fire late, this catches it on the next emit.
+   */
+  _hasPingExpired(): boolean {
+    const expired = this.readyState === 'open' && Date.now() - this.#lastSeen > this.pingInterval + this.pingTimeout;
+    if (expired) queueMicrotask(() => this.#onClose('ping timeout'));
+    return expired;
+  }
+
+  /** Engine.IO v4 upgrade: probe with `2probe`/`3probe`, pause polling, then `5` on the new transport. */
+  #probe(name: TransportName): void {
+    const fail = () => {
+      if (!probe) return;
+      probe.close();
+      probe = undefined;
+      this.off('close', fail);
+      this.emitReserved('upgradeError', new TransportError('probe error'));
+    };
+    this.on('close', fail);
+    let probe: Transport | undefined = this.#create(name, {
+      _onTransportOpen: () => probe!.send([{ type: 'ping', data: 'probe' }]),
+      _onPacket: ({ type, data }) => {
+        if (type !== 'pong' || data !== 'probe') return fail();
+        this.upgrading = true;
+        this.emitReserved('upgrading', probe!);
+        (this.transport as Polling).pause(() => {
+          const next = probe;
+          if (!next || this.readyState === 'closed') return;
+          probe = undefined;
+          this.off('close', fail);
+          next._sink = this;
+          this.transport = next;
+          next.send([{ type: 'upgrade' }]);
+          this.emitReserved('upgrade', next);
+          this.upgrading = false;
+          this.flush();
+        });
+      },
+      _onError: fail,
+      _onClose: fail,
+      _onDrain() {},
+    });
+  }
+
+  /** Queues one message (string or bytes) for the server. */
+  write(data: string | Uint8Array, options?: { compress?: boolean }): this {
+    this.#push({ type: 'message', data, compress: options?.compress });
+    return this;
+  }
+
+  #push(packet: OutgoingPacket): void {
+    if (this.readyState === 'closing' || this.readyState === 'closed') return;
+    this.writeBuffer.push(packet);
+    this.flush();
+  }
+
+  flush(): void {
+    const buffer = this.writeBuffer;
+    if (this.readyState === 'closed' || !this.transport.writable || this.upgrading || !buffer.length) return;
+    // Polling: each POST stays within the server's maxPayload (at least one packet per POST). The
+    // size counted is an upper bound: 3 bytes per UTF-16 unit, base64 for bytes, 1 for the separator.
+    let count = 0;
+    for (let size = 0; count < buffer.length; count++) {
+      const data = buffer[count]!.data ?? '';
+      size += (typeof data === 'string' ? data.length * 3 : data.byteLength * 1.34 + 4) + 2;
+      if (count && this.maxPayload && size > this.maxPayload && this.transport.name === 'polling') break;
+    }
+    this.#sentCount = count;
+    this.transport.send(buffer.slice(0, count));
+  }
+
+  /** @internal */
+  _onDrain(): void {
+    this.writeBuffer.splice(0, this.#sentCount);
+    this.#sentCount = 0;
+    if (this.writeBuffer.length) this.flush();
+    else this.emitReserved('drain');
+  }
+
+  /** Closes the connection once queued packets are written (reason `forced close`). */
+  close(): this {
+    // (During an upgrade this closes the paused polling transport, which tells the server, and
+    // the probe fails with it.)
+    const close = () => this.#onClose('forced close');
+    if (this.readyState === 'opening' || this.readyState === 'open') {
+      this.readyState = 'closing';
+      if (this.writeBuffer.length) this.once('drain', close);
+      else close();
+    }
+    return this;
+  }
+
+  /** @internal */
+  _onError(err: Error): void {
+    if (this.opts.tryAllTransports && this.#transports[1] && this.readyState === 'opening') {
+      this.transport.close();
+      this.#transports.shift();
+      return this.#open();
+    }
+    this.emitReserved('error', err);
+    this.#onClose('transport error', err);
+  }
+
+  /** @internal */
+  _onClose(details: CloseDetails = { description: 'closed by the server' }): void {
+    this.#onClose('transport close', details);
+  }
+
+  #onClose(reason: string, description?: CloseDetails | Error): void {
+    if (this.readyState === 'closed') return;
+    clearTimeout(this.#heartbeat);
+    this.transport?.close();
+    if (typeof removeEventListener === 'function') removeEventListener('offline', this.#offline);
+    this.readyState = 'closed';
+    this.id = null;
+    this.writeBuffer = [];
+    this.#sentCount = 0;
+    this.emitReserved('close', reason, description);
+  }
+}

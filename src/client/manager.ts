@@ -1,0 +1,250 @@
+/**
+ * The Manager owns one Engine.IO connection, multiplexes namespace sockets over it, and
+ * reconnects with exponential backoff (socket.io-client's `Manager`).
+ */
+import {
+  Decoder,
+  encodePacket,
+  encodePacketAsync,
+  SocketIOEncodeError,
+  type DecoderOptions,
+  type Packet,
+} from '../protocol/socketio.js';
+import { Backoff } from './backoff.js';
+import { Emitter, on, type DefaultEventsMap, type EventsMap } from './emitter.js';
+import { Engine, type EngineOptions } from './engine.js';
+import { Socket, type OutgoingPacket, type SocketOptions } from './socket.js';
+
+export interface ManagerOptions extends EngineOptions, DecoderOptions {
+  /** Reconnect automatically after a connection loss (default true). */
+  reconnection?: boolean;
+  /** Give up after this many failed attempts (default Infinity). */
+  reconnectionAttempts?: number;
+  /** First delay in ms (default 1000), doubled on every attempt... */
+  reconnectionDelay?: number;
+  /** ...up to this many ms (default 5000). */
+  reconnectionDelayMax?: number;
+  /** Spread of each delay, 0..1 (default 0.5: ±50%). */
+  randomizationFactor?: number;
+  /** Connection timeout in ms, or false (default 20000). */
+  timeout?: number | false;
+  /** Connect as soon as created (default true). */
+  autoConnect?: boolean;
+}
+
+export interface ManagerReservedEvents {
+  open: () => void;
+  error: (err: Error) => void;
+  ping: () => void;
+  packet: (packet: Packet) => void;
+  close: (reason: string, description?: unknown) => void;
+  reconnect_failed: () => void;
+  reconnect_attempt: (attempt: number) => void;
+  reconnect_error: (err: Error) => void;
+  reconnect: (attempt: number) => void;
+}
+
+/**
+ * @example
+ * ```ts
+ * const manager = new Manager('https://example.com', { reconnectionDelayMax: 10000 });
+ * const chat = manager.socket('/chat', { auth: { token: 'abc' } });
+ * const admin = manager.socket('/admin'); // same connection
+ * manager.on('reconnect', (attempt) => console.log('back after', attempt, 'attempts'));
+ * ```
+ */
+export class Manager<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = ListenEvents,
+> extends Emitter<{}, {}, ManagerReservedEvents> {
+  /** The current Engine.IO connection (replaced on every reconnection). */
+  engine!: Engine;
+  readonly uri: string;
+  readonly opts: ManagerOptions;
+  /** Namespace sockets by name (names start with `/`, so no clash with Object.prototype). */
+  readonly nsps: Record<string, Socket<any, any>> = {};
+  readonly backoff: Backoff;
+  /** @internal */ _readyState: 'opening' | 'open' | 'closed' = 'closed';
+  /** @internal */ _reconnecting = false;
+  /** @internal */ _autoConnect: boolean;
+  #skipReconnect = false;
+  #subs: (() => void)[] = [];
+  #decoder: Decoder;
+  /** Serialises writes while a Blob is being read, so packets keep their order. */
+  #blobChain?: Promise<void>;
+
+  constructor(uri: string, opts: ManagerOptions = {}) {
+    super();
+    this.uri = uri;
+    this.opts = opts;
+    this.backoff = new Backoff(opts);
+    this.#decoder = new Decoder(opts);
+    if ((this._autoConnect = opts.autoConnect !== false)) this.open();
+  }
+
+  /** Opens the connection; `callback(err?)` is told how the attempt ended. */
+  open(callback?: (err?: Error) => void): this {
+    if (this._readyState !== 'closed') return this;
+    const engine = (this.engine = new Engine(this.uri, this.opts));
+    this._readyState = 'opening';
+    this.#skipReconnect = false;
+    const fail = (err: Error) => {
+      this.#cleanup();
+      this._readyState = 'closed';
+      this.emitReserved('error', err);
+      if (callback) callback(err);
+      // First connection failed: start the reconnection loop unless already in it.
+      else if (!this._reconnecting && this.backoff.attempts === 0) this.#reconnect();
+    };
+    const unsubscribeOpen = on(engine, 'open', () => {
+      this.#cleanup();
+      this._readyState = 'open';
+      this.emitReserved('open');
+      this.#subs.push(
+        on(engine, 'ping', () => this.emitReserved('ping')),
+        on(engine, 'message', (data) => this.#onData(data)),
+        on(engine, 'error', (err) => this.emitReserved('error', err)),
+        on(engine, 'close', (reason, description) => this.#onClose(reason, description)),
+      );
+      callback?.();
+    });
+    this.#subs.push(unsubscribeOpen, on(engine, 'error', fail));
+    const timeout = this.opts.timeout ?? 20000;
+    if (timeout !== false) {
+      this.#timer(() => {
+        unsubscribeOpen();
+        fail(new Error('timeout'));
+        engine.close();
+      }, timeout);
+    }
+    return this;
+  }
+
+  /** The socket for a namespace, created on first use (one per namespace per Manager). */
+  socket(nsp: string, opts?: SocketOptions): Socket<ListenEvents, EmitEvents> {
+    let socket = this.nsps[nsp];
+    if (!socket) this.nsps[nsp] = socket = new Socket(this, nsp, opts);
+    else if (this._autoConnect && !socket.active) socket.connect();
+    return socket;
+  }
+
+  #onData(data: string | Uint8Array | ArrayBuffer): void {
+    let packet: Packet | null;
+    try {
+      packet = this.#decoder.add(data);
+    } catch (err) {
+      // Only the decoder runs here, and it only throws SocketIODecodeError.
+      return this.#onClose('parse error', err);
+    }
+    if (packet) this.emitReserved('packet', packet);
+  }
+
+  /** @internal Encodes and writes a packet (Blob data is read first, keeping packet order). */
+  _packet(packet: OutgoingPacket): void {
+    const write = (parts: (string | Uint8Array)[]) => {
+      if (this._readyState === 'open') for (const part of parts) this.engine.write(part, packet);
+    };
+    if (!this.#blobChain) {
+      try {
+        return write(encodePacket(packet));
+      } catch (err) {
+        // A Blob somewhere in the data: read it asynchronously, queue what follows behind it.
+        if (!(err instanceof SocketIOEncodeError)) throw err;
+      }
+    }
+    const chain: Promise<void> = (this.#blobChain ?? Promise.resolve())
+      .then(() => encodePacketAsync(packet))
+      .then(write, (err) => void this.emitReserved('error', err))
+      .finally(() => {
+        if (this.#blobChain === chain) this.#blobChain = undefined;
+      });
+    this.#blobChain = chain;
+  }
+
+  /** @internal A socket went inactive; close the connection when none is left. */
+  _destroy(): void {
+    for (const nsp in this.nsps) if (this.nsps[nsp]!.active) return;
+    this._close();
+  }
+
+  /** Closes the connection and stops reconnecting. */
+  _close(): void {
+    this.#skipReconnect = true;
+    this._reconnecting = false;
+    this.#onClose('forced close');
+  }
+
+  #timer(fn: () => void, ms: number): void {
+    const timer = setTimeout(fn, ms);
+    if (this.opts.autoUnref) (timer as { unref?: () => void }).unref?.();
+    this.#subs.push(() => clearTimeout(timer));
+  }
+
+  #cleanup(): void {
+    for (const unsubscribe of this.#subs) unsubscribe();
+    this.#subs = [];
+    this.#decoder.reset();
+  }
+
+  #onClose(reason: string, description?: unknown): void {
+    this.#cleanup();
+    this.engine?.close();
+    this.backoff.reset();
+    this._readyState = 'closed';
+    this.emitReserved('close', reason, description);
+    if (!this.#skipReconnect) this.#reconnect();
+  }
+
+  #reconnect(): void {
+    if (this._reconnecting || this.#skipReconnect || this.opts.reconnection === false) return;
+    if (this.backoff.attempts >= (this.opts.reconnectionAttempts ?? Infinity)) {
+      this.backoff.reset();
+      this.emitReserved('reconnect_failed');
+      return;
+    }
+    this._reconnecting = true;
+    this.#timer(() => {
+      if (this.opts.reconnection === false) return void (this._reconnecting = false);
+      this.emitReserved('reconnect_attempt', this.backoff.attempts);
+      if (this.#skipReconnect) return; // a listener may have closed the manager
+      this.open((err) => {
+        const attempts = this.backoff.attempts;
+        this._reconnecting = false;
+        if (err) {
+          this.#reconnect();
+          this.emitReserved('reconnect_error', err);
+        } else {
+          this.backoff.reset();
+          this.emitReserved('reconnect', attempts);
+        }
+      });
+    }, this.backoff.duration());
+  }
+}
+
+/** socket.io-client's live option accessors: `manager.reconnectionDelay(500)` sets, `manager.reconnectionDelay()` gets. */
+type Accessor<T> = { (): T; (value: T): Manager<any, any> };
+export interface Manager<ListenEvents extends EventsMap = DefaultEventsMap, EmitEvents extends EventsMap = ListenEvents> {
+  /** Same as `open()`. */
+  connect(callback?: (err?: Error) => void): this;
+  /** Closes the connection and stops reconnecting (same as `close()`). */
+  disconnect(): void;
+  close(): void;
+  reconnection: Accessor<boolean>;
+  reconnectionAttempts: Accessor<number>;
+  reconnectionDelay: Accessor<number>;
+  reconnectionDelayMax: Accessor<number>;
+  randomizationFactor: Accessor<number>;
+  timeout: Accessor<number | false>;
+}
+Manager.prototype.connect = Manager.prototype.open;
+Manager.prototype.disconnect = Manager.prototype.close = Manager.prototype._close;
+const DEFAULTS = [true, Infinity, 1000, 5000, 0.5, 20000];
+(['reconnection', 'reconnectionAttempts', 'reconnectionDelay', 'reconnectionDelayMax', 'randomizationFactor', 'timeout'] as const).forEach(
+  (key, i) =>
+    ((Manager.prototype as any)[key] = function (this: Manager, value?: unknown) {
+      if (value === undefined) return this.opts[key] ?? DEFAULTS[i];
+      (this.opts as Record<string, unknown>)[key] = value;
+      return this;
+    }),
+);

@@ -1,0 +1,34 @@
+/**
+ * `switchboard/engine`: Engine.IO v4 sessions over HTTP long-polling and WebSocket, usable on
+ * its own like the `engine.io` package, and the transport layer under the Socket.IO server.
+ */
+export {
+  EngineServer,
+  type EngineOptions,
+  type EngineServerEvents,
+  type ConnectionError,
+  type CookieOptions,
+  type TransportName,
+} from './server.js';
+export {
+  EngineSocket,
+  PreparedPacket,
+  type CloseReason,
+  type ReadyState,
+  type EngineSocketEvents,
+  type SendOptions,
+  type SendCallback,
+} from './socket.js';
+export { PollingTransport, WebSocketTransport, type Transport } from './transports.js';
+export type { CorsOptions, OriginMatcher } from './cors.js';
+export { ErrorCode, ERROR_MESSAGES } from './errors.js';
+export {
+  PROTOCOL,
+  encodePacket,
+  decodePacket,
+  encodePayload,
+  decodePayload,
+  EngineDecodeError,
+  type EnginePacket,
+  type PacketType,
+} from '../protocol/engineio.js';

@@ -1,0 +1,434 @@
+/**
+ * EngineServer: a server of raw Engine.IO v4 sessions, like the `engine.io` package. It checks
+ * each request, opens sessions (handshake), routes polling requests and WebSocket upgrades to
+ * them, and runs the shared heartbeat and timeout queues.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, OutgoingHttpHeaders, Server as HttpServer, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { encodeOpenData } from '../protocol/engineio.js';
+import { applyCors, type CorsOptions } from './cors.js';
+import { ErrorCode, refusal, writeRefusal, writeUpgradeRefusal, type Refusal } from './errors.js';
+import { EngineSocket, PreparedPacket, type SessionContext } from './socket.js';
+import { DelayQueue } from './timers.js';
+import { PollingTransport, WebSocketTransport, type PollingContext } from './transports.js';
+import { createWebSocketServer, type EngineWebSocket, type EngineWebSocketServer } from './ws-server.js';
+
+export type TransportName = 'polling' | 'websocket';
+
+export interface CookieOptions {
+  name?: string;
+  path?: string;
+  httpOnly?: boolean;
+  sameSite?: 'lax' | 'strict' | 'none';
+  secure?: boolean;
+  /** Seconds. */
+  maxAge?: number;
+}
+
+export interface EngineOptions {
+  /** Where the engine answers (default `/engine.io/`; Socket.IO uses `/socket.io/`). */
+  path?: string;
+  /** Milliseconds between server pings (default 25000). */
+  pingInterval?: number;
+  /** Milliseconds to wait for the pong before closing with `ping timeout` (default 20000). */
+  pingTimeout?: number;
+  /** Milliseconds a WebSocket probe may take to complete the upgrade (default 10000). */
+  upgradeTimeout?: number;
+  /** Largest message or polling POST body in bytes; advertised as `maxPayload` (default 1e6). */
+  maxHttpBufferSize?: number;
+  /** Enabled transports (default both). */
+  transports?: TransportName[];
+  /** Offer the polling → WebSocket upgrade (default true). */
+  allowUpgrades?: boolean;
+  /** CORS for polling; off (no headers) unless set. */
+  cors?: CorsOptions;
+  /** Called on every handshake (polling and WebSocket); refuse with `cb('reason', false)` → 403. */
+  allowRequest?: (req: IncomingMessage, cb: (err: string | null | undefined, ok: boolean) => void) => void;
+  /** permessage-deflate for WebSocket (default false: off). */
+  perMessageDeflate?: boolean | Record<string, unknown>;
+  /** gzip/deflate polling responses of at least `threshold` bytes (default `{ threshold: 1024 }`). */
+  httpCompression?: boolean | { threshold?: number };
+  /** Set a session cookie on the polling handshake, for cookie-based sticky load balancers (default off). */
+  cookie?: boolean | CookieOptions;
+  /** A message sent to every new session right after the open packet. */
+  initialPacket?: string | Uint8Array;
+  /** Most concurrent sessions; further handshakes get 503 (default 100000). */
+  maxSessions?: number;
+  /** Handshakes allowed per remote address per window; more get 429 (default 200 per 1000 ms; false: off). */
+  handshakeRate?: false | { max: number; windowMs: number };
+  /** Bytes queued for one client before it is dropped as too slow (default 16 MiB). */
+  maxBufferedBytes?: number;
+  /** How long a polling session closed by the server waits for a GET to deliver the close (default 30000). */
+  closeTimeout?: number;
+  /** Session ids; the default has 144 random bits. Must be unguessable. */
+  generateId?: (req: IncomingMessage) => string | Promise<string>;
+}
+
+/** Payload of the `connection_error` event: one refused request. */
+export interface ConnectionError {
+  req: IncomingMessage;
+  code: number;
+  message: string;
+  context?: Record<string, unknown>;
+}
+
+export interface EngineServerEvents {
+  connection: [socket: EngineSocket];
+  connection_error: [error: ConnectionError];
+  /** Response headers of a polling response, mutable before they are sent. */
+  headers: [headers: OutgoingHttpHeaders, req: IncomingMessage];
+}
+
+type Resolved = Required<Omit<EngineOptions, 'cors' | 'allowRequest' | 'initialPacket' | 'cookie' | 'httpCompression' | 'perMessageDeflate'>> & {
+  cors?: CorsOptions;
+  allowRequest?: EngineOptions['allowRequest'];
+  initialPacket?: string | Uint8Array;
+  cookie: false | Required<Omit<CookieOptions, 'maxAge'>> & { maxAge?: number };
+  compressionThreshold: number | false;
+  perMessageDeflate: false | Record<string, unknown>;
+};
+
+const defaultId = (): string => randomBytes(18).toString('base64url');
+
+/** Characters allowed in a header value (RFC 9110 §5.5: field-vchar, SP, HTAB, obs-text). */
+const INVALID_HEADER_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
+
+/**
+ * A server of raw Engine.IO sessions that exchange text and binary messages.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { EngineServer } from 'switchboard/engine';
+ * const http = createServer();
+ * const engine = new EngineServer({ path: '/engine.io/' });
+ * engine.attach(http);
+ * engine.on('connection', (socket) => socket.on('message', (m) => socket.send(m)));
+ * http.listen(3000);
+ * ```
+ */
+export class EngineServer extends EventEmitter<EngineServerEvents> implements SessionContext {
+  /** Open sessions by id. */
+  readonly clients = new Map<string, EngineSocket>();
+  readonly options: Readonly<Resolved>;
+  /** @internal */ readonly pingQueue: DelayQueue<EngineSocket>;
+  /** @internal */ readonly pongQueue: DelayQueue<EngineSocket>;
+  /** @internal */ readonly upgradeQueue: DelayQueue<EngineSocket>;
+  /** @internal */ readonly closeQueue: DelayQueue<EngineSocket>;
+  private pathBase: string;
+  private wss: EngineWebSocketServer | null = null;
+  private readonly pollingContext: PollingContext;
+  private rateWindow = -1;
+  private readonly handshakesByAddress = new Map<string, number>();
+  private closed = false;
+
+  constructor(options: EngineOptions = {}) {
+    super();
+    const compression = options.httpCompression ?? true;
+    const cookie = options.cookie ?? false;
+    this.options = {
+      path: options.path ?? '/engine.io/',
+      pingInterval: options.pingInterval ?? 25000,
+      pingTimeout: options.pingTimeout ?? 20000,
+      upgradeTimeout: options.upgradeTimeout ?? 10000,
+      maxHttpBufferSize: options.maxHttpBufferSize ?? 1e6,
+      transports: options.transports ?? ['polling', 'websocket'],
+      allowUpgrades: options.allowUpgrades ?? true,
+      cors: options.cors,
+      allowRequest: options.allowRequest,
+      perMessageDeflate:
+        options.perMessageDeflate === true ? { threshold: 1024 } : options.perMessageDeflate || false,
+      compressionThreshold: compression === false ? false : compression === true ? 1024 : compression.threshold ?? 1024,
+      cookie: cookie === false ? false : {
+        name: 'io', path: '/', httpOnly: true, sameSite: 'lax', secure: false,
+        ...(cookie === true ? {} : cookie),
+      },
+      initialPacket: options.initialPacket,
+      maxSessions: options.maxSessions ?? 100_000,
+      handshakeRate: options.handshakeRate ?? { max: 200, windowMs: 1000 },
+      maxBufferedBytes: options.maxBufferedBytes ?? 16 * 1024 * 1024,
+      closeTimeout: options.closeTimeout ?? 30000,
+      generateId: options.generateId ?? defaultId,
+    };
+    this.pathBase = normalizePath(this.options.path);
+    this.pingQueue = new DelayQueue(this.options.pingInterval, (s) => s.pingDue());
+    this.pongQueue = new DelayQueue(this.options.pingTimeout, (s) => s.pongMissed());
+    this.upgradeQueue = new DelayQueue(this.options.upgradeTimeout, (s) => s.deadlinePassed());
+    this.closeQueue = new DelayQueue(this.options.closeTimeout, (s) => s.deadlinePassed());
+    this.pollingContext = {
+      maxHttpBufferSize: this.options.maxHttpBufferSize,
+      compressionThreshold: this.options.compressionThreshold,
+      decorateHeaders: (headers, req) => {
+        if (this.listenerCount('headers') > 0) this.emit('headers', headers, req);
+      },
+    };
+  }
+
+  get clientsCount(): number {
+    return this.clients.size;
+  }
+
+  get maxBufferedBytes(): number {
+    return this.options.maxBufferedBytes;
+  }
+
+  /** Encodes a message once for many sessions: pass the result to `socket.sendPrepared`. */
+  prepare(data: string | Uint8Array): PreparedPacket {
+    return new PreparedPacket(data);
+  }
+
+  /** True when the request URL is under the engine's path. */
+  matches(url: string | undefined): boolean {
+    if (!url) return false;
+    const query = url.indexOf('?');
+    const pathname = query === -1 ? url : url.slice(0, query);
+    return pathname === this.pathBase || pathname === this.pathBase + '/';
+  }
+
+  /**
+   * Answers one engine HTTP request (polling or refusal). Does not check the path: route to it
+   * yourself, or use {@link attach} / {@link middleware}.
+   */
+  readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const query = parseQuery(req.url);
+    const proceed = () =>
+      this.verify(req, query, false, (error, id) => {
+        if (error) return this.refuse(req, error, (e) => writeRefusal(res, e));
+        const sid = query.get('sid');
+        if (sid) {
+          const session = this.clients.get(sid)!;
+          (session.transport as PollingTransport).handleRequest(req, res);
+        } else {
+          this.openPolling(req, res, id!);
+        }
+      });
+    if (!this.options.cors) return proceed();
+    applyCors(this.options.cors, req, res, (answered) => {
+      if (!answered) proceed();
+    });
+  };
+
+  /** Handles an HTTP upgrade request for the engine (WebSocket transport). */
+  readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => socket.destroy());
+    const query = parseQuery(req.url);
+    this.verify(req, query, true, (error, id) => {
+      if (error) return this.refuse(req, error, (e) => writeUpgradeRefusal(socket, e));
+      this.wss ??= createWebSocketServer({
+        maxPayload: this.options.maxHttpBufferSize,
+        perMessageDeflate: this.options.perMessageDeflate,
+        maxBufferedAmount: this.options.maxBufferedBytes * 2,
+      });
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onWebSocket(req, query.get('sid'), id, ws));
+    });
+  };
+
+  /**
+   * Takes over the engine's path on an `http`/`https` server: its `request` and `upgrade`
+   * events for that path; every other route goes to the listeners it already had.
+   */
+  attach(server: HttpServer, options: { path?: string } = {}): this {
+    if (options.path) this.pathBase = normalizePath(options.path);
+    const previous = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+    server.removeAllListeners('request');
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+      if (this.matches(req.url)) this.handleRequest(req, res);
+      else for (const listener of previous) listener.call(server, req, res);
+    };
+    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (this.matches(req.url)) this.handleUpgrade(req, socket, head);
+      else if (server.listenerCount('upgrade') === 1) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    };
+    server.on('request', onRequest);
+    server.on('upgrade', onUpgrade);
+    return this;
+  }
+
+  /** Express/Connect-style middleware: handles the engine's path, `next()` for anything else. */
+  middleware(): (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void {
+    return (req, res, next) => {
+      if (this.matches(req.url)) this.handleRequest(req, res);
+      else next();
+    };
+  }
+
+  /**
+   * Closes every session (`forced close`). Requests that still arrive for the engine's path
+   * (clients racing the shutdown) are answered with 503 rather than left hanging.
+   */
+  close(): void {
+    this.closed = true;
+    for (const session of [...this.clients.values()]) session.close(true);
+    for (const queue of [this.pingQueue, this.pongQueue, this.upgradeQueue, this.closeQueue]) queue.clear();
+    this.wss?.close();
+    this.wss = null;
+  }
+
+  /** @internal */
+  sessionClosed(socket: EngineSocket): void {
+    if (this.clients.get(socket.id) === socket) this.clients.delete(socket.id);
+  }
+
+  // ---- request checks (order as the reference server: transport, origin, session or handshake) ----
+
+  private verify(
+    req: IncomingMessage,
+    query: URLSearchParams,
+    upgrade: boolean,
+    cb: (error: Refusal | null, id?: string) => void,
+  ): void {
+    if (this.closed) return cb(refusal(ErrorCode.BAD_REQUEST, { name: 'SERVER_CLOSED' }, 'Server is closing', 503));
+    const transport = query.get('transport');
+    if (transport === null || !(this.options.transports as string[]).includes(transport)) {
+      return cb(refusal(ErrorCode.UNKNOWN_TRANSPORT, { transport }));
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && INVALID_HEADER_CHAR.test(origin)) {
+      return cb(refusal(ErrorCode.BAD_REQUEST, { name: 'INVALID_ORIGIN', origin }));
+    }
+    if (query.get('EIO') !== '4') {
+      return cb(refusal(ErrorCode.UNSUPPORTED_PROTOCOL_VERSION, { protocol: query.get('EIO') }));
+    }
+    if (upgrade !== (transport === 'websocket')) {
+      return cb(refusal(ErrorCode.BAD_REQUEST, { name: upgrade ? 'UPGRADE_NOT_WEBSOCKET' : 'WEBSOCKET_WITHOUT_UPGRADE' }));
+    }
+    const sid = query.get('sid');
+    if (sid !== null) {
+      const session = this.clients.get(sid);
+      if (!session) return cb(refusal(ErrorCode.UNKNOWN_SID, { sid }));
+      if (!upgrade && session.transport.name !== transport) {
+        return cb(refusal(ErrorCode.BAD_REQUEST, { name: 'TRANSPORT_MISMATCH', transport, previousTransport: session.transport.name }));
+      }
+      if (upgrade && (session.transport.name !== 'polling' || session.upgrading || !this.options.allowUpgrades || session.readyState !== 'open')) {
+        return cb(refusal(ErrorCode.BAD_REQUEST, { name: 'UPGRADE_REFUSED', sid }));
+      }
+      return cb(null);
+    }
+    if (req.method !== 'GET') return cb(refusal(ErrorCode.BAD_HANDSHAKE_METHOD, { method: req.method }));
+    if (this.clients.size >= this.options.maxSessions) {
+      return cb(refusal(ErrorCode.BAD_REQUEST, { name: 'TOO_MANY_SESSIONS' }, 'Too many sessions', 503));
+    }
+    if (!this.admitHandshake(req)) {
+      return cb(refusal(ErrorCode.BAD_REQUEST, { name: 'HANDSHAKE_RATE' }, 'Too many handshakes', 429));
+    }
+    const { allowRequest } = this.options;
+    if (!allowRequest) return this.newId(req, cb);
+    let settled = false;
+    const decided = (err: string | null | undefined, ok: boolean) => {
+      if (settled) return;
+      settled = true;
+      if (!ok) return cb(refusal(ErrorCode.FORBIDDEN, { name: 'REQUEST_REFUSED' }, err ?? undefined));
+      this.newId(req, cb);
+    };
+    try {
+      allowRequest(req, decided);
+    } catch (error) {
+      decided(null, false);
+    }
+  }
+
+  /** Fixed-window count of handshakes per remote address; the map is emptied each window. */
+  private admitHandshake(req: IncomingMessage): boolean {
+    const rate = this.options.handshakeRate;
+    if (!rate) return true;
+    const window = Math.floor(performance.now() / rate.windowMs);
+    if (window !== this.rateWindow) {
+      this.rateWindow = window;
+      this.handshakesByAddress.clear();
+    }
+    const address = req.socket?.remoteAddress ?? '';
+    const count = (this.handshakesByAddress.get(address) ?? 0) + 1;
+    this.handshakesByAddress.set(address, count);
+    return count <= rate.max;
+  }
+
+  private newId(req: IncomingMessage, cb: (error: Refusal | null, id?: string) => void): void {
+    const bad = (error: unknown) => cb(refusal(ErrorCode.BAD_REQUEST, { name: 'ID_GENERATION_ERROR', error }));
+    try {
+      const id = this.options.generateId(req);
+      if (typeof id === 'string') return cb(null, id);
+      id.then((value) => cb(null, String(value)), bad);
+    } catch (error) {
+      bad(error);
+    }
+  }
+
+  private refuse(req: IncomingMessage, error: Refusal, answer: (error: Refusal) => void): void {
+    if (this.listenerCount('connection_error') > 0) {
+      this.emit('connection_error', { req, code: error.code, message: error.message, context: error.context });
+    }
+    answer(error);
+  }
+
+  // ---- sessions ----
+
+  private openSession(id: string, req: IncomingMessage, transport: PollingTransport | WebSocketTransport): EngineSocket {
+    const session = new EngineSocket(id, req, this, transport);
+    transport.socket = session;
+    this.clients.set(id, session);
+    const upgrades =
+      transport.name === 'polling' && this.options.allowUpgrades && this.options.transports.includes('websocket')
+        ? ['websocket']
+        : [];
+    session.sendPacket('open', encodeOpenData({
+      sid: id,
+      upgrades,
+      pingInterval: this.options.pingInterval,
+      pingTimeout: this.options.pingTimeout,
+      maxPayload: this.options.maxHttpBufferSize,
+    }));
+    if (this.options.initialPacket !== undefined) session.sendPacket('message', this.options.initialPacket);
+    return session;
+  }
+
+  private openPolling(req: IncomingMessage, res: ServerResponse, id: string): void {
+    const transport = new PollingTransport(this.pollingContext);
+    const session = this.openSession(id, req, transport);
+    const { cookie } = this.options;
+    if (cookie) res.setHeader('Set-Cookie', serializeCookie(cookie, id));
+    this.emit('connection', session);
+    if (session.readyState === 'closed') {
+      writeRefusal(res, refusal(ErrorCode.UNKNOWN_SID, { sid: id }));
+      return;
+    }
+    transport.handleRequest(req, res);
+  }
+
+  private onWebSocket(req: IncomingMessage, sid: string | null, id: string | undefined, ws: EngineWebSocket): void {
+    const transport = new WebSocketTransport(ws);
+    if (sid === null) {
+      this.emit('connection', this.openSession(id!, req, transport));
+      return;
+    }
+    // Re-checked: the session may have changed while the WebSocket handshake ran.
+    const session = this.clients.get(sid);
+    if (!session || session.readyState !== 'open' || session.transport.name !== 'polling' || session.upgrading) {
+      ws.close();
+      return;
+    }
+    transport.socket = session;
+    session.startProbe(transport);
+  }
+}
+
+function normalizePath(path: string): string {
+  let base = path.startsWith('/') ? path : '/' + path;
+  while (base.length > 1 && base.endsWith('/')) base = base.slice(0, -1);
+  return base;
+}
+
+function parseQuery(url: string | undefined): URLSearchParams {
+  const start = url ? url.indexOf('?') : -1;
+  return new URLSearchParams(start === -1 ? '' : url!.slice(start + 1));
+}
+
+function serializeCookie(cookie: Exclude<Resolved['cookie'], false>, value: string): string {
+  let out = `${cookie.name}=${encodeURIComponent(value)}; Path=${cookie.path}`;
+  if (cookie.maxAge !== undefined) out += `; Max-Age=${Math.floor(cookie.maxAge)}`;
+  if (cookie.httpOnly) out += '; HttpOnly';
+  if (cookie.secure) out += '; Secure';
+  out += `; SameSite=${cookie.sameSite[0]!.toUpperCase()}${cookie.sameSite.slice(1)}`;
+  return out;
+}

@@ -1,0 +1,364 @@
+/**
+ * One Engine.IO session: its state, write buffer, heartbeat and the switch from polling to
+ * WebSocket. Transports move bytes; the session decides what to send and when it is over.
+ */
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import type { EnginePacket, PacketType } from '../protocol/engineio.js';
+import { TimerEntry, type DelayQueue } from './timers.js';
+import type { PollingTransport, Transport, WebSocketTransport } from './transports.js';
+import { prepareFrame, type PreparedFrame } from './ws-server.js';
+
+export type CloseReason = 'transport close' | 'transport error' | 'ping timeout' | 'parse error' | 'forced close';
+export type ReadyState = 'opening' | 'open' | 'closing' | 'closed';
+
+export interface EngineSocketEvents {
+  message: [data: string | Buffer];
+  close: [reason: CloseReason, description?: Error];
+  upgrading: [transport: Transport];
+  upgrade: [transport: Transport];
+  drain: [];
+  packet: [packet: EnginePacket];
+  packetCreate: [packet: EnginePacket];
+  heartbeat: [];
+}
+
+export interface SendOptions {
+  /** Let permessage-deflate compress this message when negotiated (default true). */
+  compress?: boolean;
+}
+
+export type SendCallback = (err?: Error) => void;
+
+/**
+ * A message encoded once for many recipients: the WebSocket frame and the polling text are
+ * each built at most once, on first use. Create with `engine.prepare(data)`.
+ */
+export class PreparedPacket {
+  private frame: PreparedFrame | null = null;
+  private text: string | null = null;
+  constructor(readonly data: string | Uint8Array) {}
+
+  /** @internal the WebSocket frame (text `4…` or raw binary), framed once. */
+  wsFrame(): PreparedFrame {
+    const { data } = this;
+    return (this.frame ??= typeof data === 'string' ? prepareFrame('4' + data, false) : prepareFrame(data, true));
+  }
+
+  /** @internal the packet as one polling payload record. */
+  pollingText(): string {
+    const { data } = this;
+    return (this.text ??= typeof data === 'string' ? '4' + data : 'b' + toBuffer(data).toString('base64'));
+  }
+
+  /** @internal */
+  get byteLength(): number {
+    return typeof this.data === 'string' ? this.data.length + 1 : this.data.byteLength;
+  }
+}
+
+/** A packet waiting in a session's write buffer. */
+export interface OutPacket {
+  type: PacketType;
+  data?: string | Uint8Array;
+  prepared?: PreparedPacket;
+  compress?: boolean;
+  cb?: SendCallback;
+}
+
+/** What a session needs from its server (implemented by EngineServer). */
+export interface SessionContext {
+  readonly maxBufferedBytes: number;
+  readonly pingQueue: DelayQueue<EngineSocket>;
+  readonly pongQueue: DelayQueue<EngineSocket>;
+  readonly upgradeQueue: DelayQueue<EngineSocket>;
+  readonly closeQueue: DelayQueue<EngineSocket>;
+  sessionClosed(socket: EngineSocket): void;
+}
+
+export const toBuffer = (data: Uint8Array): Buffer =>
+  Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+
+/**
+ * A session of the engine: exchanges text and binary messages with one client over polling or
+ * WebSocket, whichever it currently uses.
+ *
+ * @example
+ * ```ts
+ * engine.on('connection', (socket) => {
+ *   socket.on('message', (data) => socket.send(data)); // echo
+ *   socket.on('close', (reason) => console.log(socket.id, reason));
+ * });
+ * ```
+ */
+export class EngineSocket extends EventEmitter<EngineSocketEvents> {
+  /** Engine.IO protocol revision of this session. */
+  readonly protocol = 4;
+  readyState: ReadyState = 'open';
+  /** True once the session moved from polling to WebSocket. */
+  upgraded = false;
+  /** True while a WebSocket probe for this session is connected but not yet promoted. */
+  upgrading = false;
+  /** The transport carrying the session now. */
+  transport: Transport;
+
+  /** @internal */ readonly heartbeat = new TimerEntry<EngineSocket>(this);
+  /** @internal upgrade timeout or polling close timeout; never both at once. */ deadline: TimerEntry<EngineSocket> | null = null;
+  private probe: WebSocketTransport | null = null;
+  /** The probe answered `3probe`: the client is pausing polling. */
+  private probed = false;
+  private writeBuffer: OutPacket[] = [];
+  private writeBufferBytes = 0;
+
+  /** @internal */
+  constructor(
+    readonly id: string,
+    /** The request that opened the session (headers, url, remote address). */
+    readonly request: IncomingMessage,
+    private readonly context: SessionContext,
+    transport: Transport,
+  ) {
+    super();
+    this.transport = transport;
+    context.pingQueue.add(this.heartbeat);
+  }
+
+  /** Address of the peer that opened the session. */
+  get remoteAddress(): string | undefined {
+    return this.request.socket?.remoteAddress;
+  }
+
+  /** Bytes queued for this client and not yet handed to the kernel. */
+  get bufferedAmount(): number {
+    return this.writeBufferBytes + this.transport.bufferedAmount;
+  }
+
+  /** Sends a message (string → text, bytes → binary). `cb` runs once it was written. */
+  send(data: string | Uint8Array, options?: SendOptions, cb?: SendCallback): void {
+    this.sendPacket('message', data, options?.compress, cb);
+  }
+
+  /** Alias of {@link send}, as in engine.io. */
+  write(data: string | Uint8Array, options?: SendOptions, cb?: SendCallback): void {
+    this.sendPacket('message', data, options?.compress, cb);
+  }
+
+  /** Sends a message prepared once with `engine.prepare(data)`; no per-recipient encoding. */
+  sendPrepared(packet: PreparedPacket, cb?: SendCallback): void {
+    if (this.readyState !== 'open') return;
+    this.announce('message', packet.data);
+    if (this.writeBuffer.length === 0 && this.transport.name === 'websocket') {
+      this.transport.writePrepared(packet, cb);
+    } else {
+      this.buffer({ type: 'message', prepared: packet, cb }, packet.byteLength);
+    }
+    this.checkBuffered();
+  }
+
+  /**
+   * Closes the session: buffered packets are flushed first unless `discard` is set.
+   * The `close` event follows with reason `forced close`.
+   */
+  close(discard = false): void {
+    if (this.readyState !== 'open' && this.readyState !== 'opening') return;
+    this.readyState = 'closing';
+    if (discard) this.dropWriteBuffer();
+    this.abortProbe();
+    if (this.transport.name === 'websocket' || discard) {
+      this.flush();
+      this.finish('forced close');
+      return;
+    }
+    // Polling: the close packet rides the next GET; give up after the close timeout.
+    this.buffer({ type: 'close' }, 1);
+    if (this.transport.ready) this.flush(); // a GET is waiting: it takes the close now
+    else this.context.closeQueue.add((this.deadline ??= new TimerEntry<EngineSocket>(this)));
+  }
+
+  /** @internal queues or writes a packet of any type. */
+  sendPacket(type: PacketType, data?: string | Uint8Array, compress?: boolean, cb?: SendCallback): void {
+    if (this.readyState !== 'open') return;
+    this.announce(type, data);
+    if (this.writeBuffer.length === 0 && this.transport.name === 'websocket') {
+      this.transport.write(type, data, compress, cb);
+    } else {
+      const size = data === undefined ? 1 : typeof data === 'string' ? data.length + 1 : data.byteLength;
+      this.buffer({ type, data, compress, cb }, size);
+    }
+    this.checkBuffered();
+  }
+
+  private announce(type: PacketType, data: string | Uint8Array | undefined): void {
+    if (this.listenerCount('packetCreate') > 0) {
+      this.emit('packetCreate', (data === undefined ? { type } : { type, data }) as EnginePacket);
+    }
+  }
+
+  private buffer(packet: OutPacket, size: number): void {
+    this.writeBuffer.push(packet);
+    this.writeBufferBytes += size;
+    // Packets queued in the same tick leave together in one response / one burst of frames.
+    if (this.transport.ready && !this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.scheduledFlush);
+    }
+  }
+
+  private flushScheduled = false;
+  private readonly scheduledFlush = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
+
+  /** Slow consumers are dropped rather than allowed to hold unbounded memory. */
+  private checkBuffered(): void {
+    if (this.bufferedAmount > this.context.maxBufferedBytes) {
+      this.finish('transport error', new Error(`send buffer over ${this.context.maxBufferedBytes} bytes`));
+    }
+  }
+
+  private dropWriteBuffer(): void {
+    this.writeBuffer = [];
+    this.writeBufferBytes = 0;
+  }
+
+  /** Hands the write buffer to the transport if it can take it now. */
+  private flush(): void {
+    if (this.writeBuffer.length === 0 || !this.transport.ready || this.readyState === 'closed') return;
+    const packets = this.writeBuffer;
+    this.dropWriteBuffer();
+    this.transport.writeBatch(packets);
+    if (this.readyState === 'closing' && this.transport.name === 'polling') {
+      this.finish('forced close'); // the close packet just left
+      return;
+    }
+    if (this.listenerCount('drain') > 0) this.emit('drain');
+  }
+
+  // ---- called by transports ----
+
+  /** @internal a polling GET is waiting: flush, or release it at once during an upgrade. */
+  pollReady(transport: PollingTransport): void {
+    if (this.writeBuffer.length > 0) this.flush();
+    else if (this.probed) transport.writeNoop();
+  }
+
+  /** @internal a packet arrived on the current transport (or on the probe). */
+  receive(transport: Transport, packet: EnginePacket): void {
+    if (transport !== this.transport) {
+      if (transport === this.probe) this.receiveOnProbe(this.probe, packet);
+      else if (this.readyState === 'open' && packet.type === 'message') this.receive(this.transport, packet); // late POST of a discarded polling transport
+      return;
+    }
+    if (this.readyState !== 'open') return;
+    if (this.listenerCount('packet') > 0) this.emit('packet', packet);
+    switch (packet.type) {
+      case 'message':
+        this.emit('message', typeof packet.data === 'string' ? packet.data : toBuffer(packet.data));
+        break;
+      case 'pong':
+        if (this.heartbeat.queue === this.context.pongQueue) this.context.pingQueue.add(this.heartbeat);
+        this.emit('heartbeat');
+        break;
+      case 'ping': // v4 heartbeats go server → client only
+        this.finish('transport error', new Error('invalid heartbeat direction'));
+        break;
+      case 'close':
+        this.finish('transport close');
+        break;
+      default: // open / upgrade / noop from a client carry no meaning on an open session
+        break;
+    }
+  }
+
+  /** @internal the transport failed or was closed by the peer. */
+  transportClosed(transport: Transport, reason: CloseReason, description?: Error): void {
+    if (transport === this.probe) this.abortProbe();
+    else if (transport === this.transport) this.finish(reason, description);
+  }
+
+  /** @internal a transport could not decode what the client sent. */
+  parseError(transport: Transport, description: Error): void {
+    if (transport === this.probe) this.abortProbe();
+    else this.finish('parse error', description);
+  }
+
+  // ---- heartbeat and deadlines (driven by the server's shared queues) ----
+
+  /** @internal */
+  pingDue(): void {
+    this.sendPacket('ping');
+    if (this.readyState === 'open') this.context.pongQueue.add(this.heartbeat);
+  }
+
+  /** @internal */
+  pongMissed(): void {
+    this.finish('ping timeout');
+  }
+
+  /** @internal upgrade timeout or polling close timeout. */
+  deadlinePassed(): void {
+    if (this.readyState === 'closing') this.finish('forced close');
+    else this.abortProbe();
+  }
+
+  // ---- upgrade polling → WebSocket (Engine.IO protocol v4, "Upgrade") ----
+
+  /** @internal a WebSocket arrived for this polling session: probe it. */
+  startProbe(probe: WebSocketTransport): void {
+    this.probe = probe;
+    this.upgrading = true;
+    this.context.upgradeQueue.add((this.deadline ??= new TimerEntry<EngineSocket>(this)));
+  }
+
+  private receiveOnProbe(probe: WebSocketTransport, packet: EnginePacket): void {
+    if (packet.type === 'ping' && packet.data === 'probe' && !this.probed) {
+      probe.write('pong', 'probe');
+      this.probed = true;
+      this.emit('upgrading', probe);
+      // Release the pending GET so the client can pause polling (nothing else to send on it).
+      if (this.writeBuffer.length === 0 && this.transport.name === 'polling') this.transport.writeNoop();
+    } else if (packet.type === 'upgrade' && this.readyState !== 'closed') {
+      this.completeUpgrade(probe);
+    } else {
+      this.abortProbe();
+    }
+  }
+
+  private completeUpgrade(probe: WebSocketTransport): void {
+    this.deadline?.cancel();
+    const previous = this.transport;
+    this.probe = null;
+    this.probed = false;
+    this.upgrading = false;
+    this.upgraded = true;
+    this.transport = probe;
+    if (previous.name === 'polling') previous.discard();
+    this.emit('upgrade', probe);
+    this.flush();
+    if (this.readyState === 'closing') this.finish('forced close');
+  }
+
+  private abortProbe(): void {
+    const probe = this.probe;
+    if (!probe) return;
+    this.probe = null;
+    this.probed = false;
+    this.upgrading = false;
+    this.deadline?.cancel();
+    probe.close('transport close');
+  }
+
+  /** @internal ends the session for good: the one place that emits `close`. */
+  finish(reason: CloseReason, description?: Error): void {
+    if (this.readyState === 'closed') return;
+    this.readyState = 'closed';
+    this.heartbeat.cancel();
+    this.deadline?.cancel();
+    this.abortProbe();
+    this.dropWriteBuffer();
+    this.transport.close(reason);
+    this.context.sessionClosed(this);
+    this.emit('close', reason, description);
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * The two transports of a session. They turn packets into bytes and back and report what the
+ * peer did; every decision (what to send, when the session ends) stays in EngineSocket.
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { isUtf8 } from 'node:buffer';
+import { gzip, deflateRaw, constants as zlib } from 'node:zlib';
+import { decodePacket, decodePayload, EngineDecodeError, SEPARATOR, type PacketType } from '../protocol/engineio.js';
+import { ErrorCode, refusal, writeRefusal } from './errors.js';
+import { toBuffer, type EngineSocket, type OutPacket, type PreparedPacket, type SendCallback } from './socket.js';
+import { sendPrepared, type EngineWebSocket } from './ws-server.js';
+
+export type Transport = PollingTransport | WebSocketTransport;
+
+const TYPE_DIGIT: Readonly<Record<PacketType, string>> = {
+  open: '0', close: '1', ping: '2', pong: '3', message: '4', upgrade: '5', noop: '6',
+};
+
+/** Settings the polling transport reads from its server. */
+export interface PollingContext {
+  readonly maxHttpBufferSize: number;
+  /** Compress polling responses at least this large (false: never). */
+  readonly compressionThreshold: number | false;
+  /** Lets the server add or change response headers (`headers` event). */
+  decorateHeaders(headers: OutgoingHttpHeaders, req: IncomingMessage): void;
+}
+
+/**
+ * HTTP long-polling (Engine.IO protocol v4, "HTTP long-polling"): a GET waits for packets, a
+ * POST carries packets; at most one of each in flight per session.
+ */
+export class PollingTransport {
+  readonly name = 'polling' as const;
+  private pendingGet: { req: IncomingMessage; res: ServerResponse } | null = null;
+  private receiving = false;
+  private discarded = false;
+  /** @internal set by the server right after the session exists. */
+  socket!: EngineSocket;
+
+  constructor(private readonly context: PollingContext) {}
+
+  /** A GET is waiting for data. */
+  get writable(): boolean {
+    return this.pendingGet !== null;
+  }
+
+  /** @internal packets can be handed over now (a GET is waiting). */
+  get ready(): boolean {
+    return this.pendingGet !== null;
+  }
+
+  get bufferedAmount(): number {
+    return 0;
+  }
+
+  /** @internal routes one HTTP request of this session. */
+  handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method === 'GET') this.onPoll(req, res);
+    else if (req.method === 'POST') this.onData(req, res);
+    else writeRefusal(res, refusal(ErrorCode.BAD_REQUEST, { name: 'BAD_METHOD', method: req.method }));
+  }
+
+  private onPoll(req: IncomingMessage, res: ServerResponse): void {
+    if (this.pendingGet) {
+      // A second concurrent GET is a protocol error: refuse it and close the session.
+      writeRefusal(res, refusal(ErrorCode.BAD_REQUEST, { name: 'POLL_OVERLAP' }));
+      this.socket.transportClosed(this, 'transport error', new Error('overlapping poll requests'));
+      return;
+    }
+    this.pendingGet = { req, res };
+    res.once('close', () => {
+      if (this.pendingGet?.res !== res) return; // answered normally
+      this.pendingGet = null;
+      this.socket.transportClosed(this, 'transport error', new Error('poll connection closed prematurely'));
+    });
+    this.socket.pollReady(this);
+  }
+
+  private onData(req: IncomingMessage, res: ServerResponse): void {
+    const limit = this.context.maxHttpBufferSize;
+    const fail = (status: number, name: string, error: Error, reason: 'transport error' | 'parse error') => {
+      res.setHeader('Connection', 'close');
+      writeRefusal(res, refusal(ErrorCode.BAD_REQUEST, { name }, status === 413 ? 'Payload too large' : undefined, status));
+      if (reason === 'parse error') this.socket.parseError(this, error);
+      else this.socket.transportClosed(this, reason, error);
+    };
+    if (this.receiving) {
+      fail(400, 'DATA_OVERLAP', new Error('overlapping data requests'), 'transport error');
+      return;
+    }
+    // v4 carries binary as base64 text; an octet-stream body is a v3-era client.
+    if (req.headers['content-type']?.startsWith('application/octet-stream')) {
+      fail(400, 'INVALID_CONTENT_TYPE', new Error('binary content type on a v4 session'), 'transport error');
+      return;
+    }
+    const declared = Number(req.headers['content-length']);
+    if (declared > limit) {
+      fail(413, 'PAYLOAD_TOO_LARGE', new Error(`request body over ${limit} bytes`), 'transport error');
+      return;
+    }
+    this.receiving = true;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onChunk = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off('data', onChunk).off('end', onEnd);
+      this.receiving = false;
+      chunks.length = 0;
+      fail(413, 'PAYLOAD_TOO_LARGE', new Error(`request body over ${limit} bytes`), 'transport error');
+    };
+    const onEnd = () => {
+      this.receiving = false;
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      let packets;
+      try {
+        if (!isUtf8(body)) throw new EngineDecodeError('UNKNOWN_PACKET_TYPE', 'request body is not UTF-8');
+        packets = decodePayload(body.toString('utf8'));
+      } catch (error) {
+        fail(400, 'PARSE_ERROR', error as Error, 'parse error');
+        return;
+      }
+      for (const packet of packets) this.socket.receive(this, packet);
+      res.writeHead(200, { 'Content-Type': 'text/html', 'Content-Length': '2' });
+      res.end('ok');
+    };
+    req.on('data', onChunk).on('end', onEnd);
+    req.once('close', () => {
+      this.receiving = false; // aborted by the client: nothing was delivered
+    });
+  }
+
+  /** @internal answers the pending GET with these packets. */
+  writeBatch(packets: OutPacket[]): void {
+    let body = '';
+    let callbacks: SendCallback[] | null = null;
+    for (let i = 0; i < packets.length; i++) {
+      const packet = packets[i]!;
+      if (i > 0) body += SEPARATOR;
+      body += packet.prepared ? packet.prepared.pollingText() : encodeText(packet.type, packet.data);
+      if (packet.cb) (callbacks ??= []).push(packet.cb);
+    }
+    this.respond(body, callbacks);
+  }
+
+  /** @internal releases the pending GET with a noop (upgrade in progress). */
+  writeNoop(): void {
+    if (this.pendingGet) this.respond('6', null);
+  }
+
+  /** @internal the session moved to WebSocket: stop carrying packets. */
+  discard(): void {
+    this.discarded = true;
+    this.writeNoop();
+  }
+
+  /** @internal the session is over: a waiting GET learns it (noop after a client close). */
+  close(reason: string): void {
+    if (this.pendingGet) this.respond(reason === 'transport close' ? '6' : '1', null);
+  }
+
+  private respond(body: string, callbacks: SendCallback[] | null): void {
+    const { req, res } = this.pendingGet!;
+    this.pendingGet = null;
+    const headers: OutgoingHttpHeaders = {
+      'Content-Type': 'text/plain; charset=UTF-8',
+      'Cache-Control': 'no-store',
+    };
+    this.context.decorateHeaders(headers, req);
+    const done = callbacks && (() => callbacks.forEach((cb) => cb()));
+    const threshold = this.context.compressionThreshold;
+    const encoding = threshold !== false && body.length >= threshold ? acceptedEncoding(req) : null;
+    if (!encoding) {
+      headers['Content-Length'] = Buffer.byteLength(body);
+      res.writeHead(200, headers);
+      res.end(body, done ?? undefined);
+      return;
+    }
+    const compress = encoding === 'gzip' ? gzip : deflateRaw;
+    compress(body, { level: zlib.Z_BEST_SPEED }, (err, compressed) => {
+      if (res.destroyed) return;
+      if (err) {
+        res.destroy(err);
+        return;
+      }
+      headers['Content-Encoding'] = encoding;
+      headers['Content-Length'] = compressed.length;
+      headers['Vary'] = 'Accept-Encoding';
+      res.writeHead(200, headers);
+      res.end(compressed, done ?? undefined);
+    });
+  }
+}
+
+function encodeText(type: PacketType, data: string | Uint8Array | undefined): string {
+  if (data === undefined) return TYPE_DIGIT[type];
+  if (typeof data === 'string') return TYPE_DIGIT[type] + data;
+  return 'b' + toBuffer(data).toString('base64');
+}
+
+function acceptedEncoding(req: IncomingMessage): 'gzip' | 'deflate' | null {
+  const accepted = req.headers['accept-encoding'];
+  if (!accepted) return null;
+  if (/\bgzip\b/.test(accepted)) return 'gzip';
+  if (/\bdeflate\b/.test(accepted)) return 'deflate';
+  return null;
+}
+
+const TEXT = { binary: false } as const;
+const BINARY = { binary: true } as const;
+const TEXT_PLAIN = { binary: false, compress: false } as const;
+const BINARY_PLAIN = { binary: true, compress: false } as const;
+/** Above this many queued bytes the WebSocket counts as busy (volatile sends are skipped). */
+const WRITABLE_HIGH_WATER_MARK = 64 * 1024;
+
+/** One Engine.IO packet per WebSocket message (Engine.IO protocol v4, "WebSocket"). */
+export class WebSocketTransport {
+  readonly name = 'websocket' as const;
+  private closed = false;
+  /** @internal set by the server right after the session exists. */
+  socket!: EngineSocket;
+
+  constructor(readonly ws: EngineWebSocket) {
+    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    ws.on('close', () => this.onClose('transport close'));
+    ws.on('error', (err) => this.onClose('transport error', err));
+  }
+
+  /** Open and not backed up (volatile messages are skipped when false). */
+  get writable(): boolean {
+    return !this.closed && this.ws.bufferedAmount < WRITABLE_HIGH_WATER_MARK;
+  }
+
+  /** @internal packets can be handed over now; the WebSocket buffers what the kernel cannot take. */
+  get ready(): boolean {
+    return !this.closed;
+  }
+
+  get bufferedAmount(): number {
+    return this.closed ? 0 : this.ws.bufferedAmount;
+  }
+
+  private onMessage(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    if (isBinary) {
+      this.socket.receive(this, { type: 'message', data: bytes });
+      return;
+    }
+    let packet;
+    try {
+      packet = decodePacket(bytes.toString('utf8'));
+    } catch (error) {
+      this.socket.parseError(this, error as Error);
+      return;
+    }
+    this.socket.receive(this, packet);
+  }
+
+  private onClose(reason: 'transport close' | 'transport error', error?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.transportClosed(this, reason, error);
+  }
+
+  /** @internal writes one packet now. */
+  write(type: PacketType, data?: string | Uint8Array, compress?: boolean, cb?: SendCallback): void {
+    if (this.closed) return;
+    if (data === undefined || typeof data === 'string') {
+      this.ws.send(data === undefined ? TYPE_DIGIT[type] : TYPE_DIGIT[type] + data, compress === false ? TEXT_PLAIN : TEXT, cb);
+    } else {
+      this.ws.send(data, compress === false ? BINARY_PLAIN : BINARY, cb); // RFC 6455 binary frame, no type prefix
+    }
+  }
+
+  /** @internal writes a frame built once for many recipients. */
+  writePrepared(packet: PreparedPacket, cb?: SendCallback): void {
+    if (this.closed) return;
+    sendPrepared(this.ws, packet.wsFrame(), cb);
+  }
+
+  /** @internal */
+  writeBatch(packets: OutPacket[]): void {
+    for (const packet of packets) {
+      if (packet.prepared) this.writePrepared(packet.prepared, packet.cb);
+      else this.write(packet.type, packet.data, packet.compress, packet.cb);
+    }
+  }
+
+  /** @internal closes the WebSocket; dead or misbehaving peers are cut off at once. */
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (reason === 'ping timeout' || reason === 'transport error') this.ws.terminate();
+    else this.ws.close();
+  }
+}

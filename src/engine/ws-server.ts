@@ -1,0 +1,57 @@
+/**
+ * The one seam between the engine and a WebSocket implementation. Everything the engine needs
+ * from WebSocket goes through the small interfaces below.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, prepareMessage, type PreparedMessage } from '../websocket/index.js';
+
+/** The part of a ws-compatible connection the engine uses. */
+export interface EngineWebSocket {
+  readonly bufferedAmount: number;
+  send(data: string | Uint8Array, options: { binary?: boolean; compress?: boolean }, cb?: (err?: Error) => void): unknown;
+  close(code?: number, reason?: string): void;
+  terminate(): void;
+  sendPrepared(frame: PreparedFrame, cb?: (err?: Error) => void): unknown;
+  on(event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): this;
+  on(event: 'close', listener: (code: number, reason: Buffer) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  removeAllListeners(event?: string): this;
+}
+
+/** A message framed once and written to many connections. */
+export type PreparedFrame = PreparedMessage;
+
+export interface WebSocketServerOptions {
+  maxPayload: number;
+  perMessageDeflate: false | Record<string, unknown>;
+  /** The engine enforces its own send-buffer cap; the WebSocket's is set above it as a backstop. */
+  maxBufferedAmount: number;
+}
+
+export interface EngineWebSocketServer {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb: (ws: EngineWebSocket) => void): void;
+  close(): void;
+}
+
+export function createWebSocketServer(options: WebSocketServerOptions): EngineWebSocketServer {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxPayload,
+    perMessageDeflate: options.perMessageDeflate,
+    maxBufferedAmount: options.maxBufferedAmount,
+    clientTracking: false,
+  });
+  return {
+    handleUpgrade: (req, socket, head, cb) => wss.handleUpgrade(req, socket, head, (ws) => cb(ws)),
+    close: () => wss.close(),
+  };
+}
+
+export function prepareFrame(data: string | Uint8Array, binary: boolean): PreparedFrame {
+  return prepareMessage(data, { binary });
+}
+
+export function sendPrepared(ws: EngineWebSocket, frame: PreparedFrame, cb?: (err?: Error) => void): void {
+  ws.sendPrepared(frame, cb);
+}

@@ -1,0 +1,390 @@
+/**
+ * Socket.IO protocol v5 packet codec. Pure: no I/O, no Node-only APIs, so the browser client
+ * reuses it as is.
+ *
+ * Wire grammar (Socket.IO protocol v5, "Packet encoding"):
+ *   type [attachments "-"] [nsp ","] [ackId] [json]
+ * Binary values anywhere in the data are replaced by `{"_placeholder":true,"num":k}` and sent as
+ * k-th attachment after the text packet.
+ *
+ * @example
+ * ```ts
+ * const [text, ...attachments] = encodePacket({ type: PacketType.EVENT, nsp: '/', data: ['hi', bytes] });
+ * const decoder = new Decoder();
+ * decoder.add(text);                       // null: waiting for 1 attachment
+ * const packet = decoder.add(attachments[0]); // { type: BINARY_EVENT, nsp: '/', data: ['hi', bytes] }
+ * ```
+ */
+
+export enum PacketType {
+  CONNECT = 0,
+  DISCONNECT = 1,
+  EVENT = 2,
+  ACK = 3,
+  CONNECT_ERROR = 4,
+  BINARY_EVENT = 5,
+  BINARY_ACK = 6,
+}
+
+export interface Packet {
+  type: PacketType;
+  /** Namespace, always starting with `/`. */
+  nsp: string;
+  data?: unknown;
+  /** Acknowledgement id: requested (EVENT) or answered (ACK). */
+  id?: number;
+  /** Number of binary attachments (BINARY_EVENT / BINARY_ACK only; filled by the codec). */
+  attachments?: number;
+}
+
+/** Encoded packet: the text part first, then each binary attachment in placeholder order. */
+export type EncodedPacket = [string, ...Uint8Array[]];
+
+/** Event names an application may neither emit nor receive (Socket.IO v5 "reserved events"). */
+export const RESERVED_EVENTS: ReadonlySet<string> = new Set([
+  'connect',
+  'connect_error',
+  'disconnect',
+  'disconnecting',
+  'newListener',
+  'removeListener',
+]);
+
+export const DEFAULT_MAX_ATTACHMENTS = 10;
+
+export type SocketIODecodeErrorCode =
+  | 'INVALID_TYPE'
+  | 'INVALID_ATTACHMENTS'
+  | 'TOO_MANY_ATTACHMENTS'
+  | 'INVALID_ACK_ID'
+  | 'INVALID_JSON'
+  | 'INVALID_PAYLOAD'
+  | 'UNEXPECTED_BINARY'
+  | 'UNEXPECTED_TEXT'
+  | 'INVALID_PLACEHOLDER';
+
+/** The only error the decoder throws. Any such error must close the whole connection. */
+export class SocketIODecodeError extends Error {
+  override readonly name = 'SocketIODecodeError';
+  constructor(
+    readonly code: SocketIODecodeErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Thrown by {@link encodePacket} for data it cannot encode synchronously (a Blob). */
+export class SocketIOEncodeError extends Error {
+  override readonly name = 'SocketIOEncodeError';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Binary detection and (de)construction
+
+const hasBlob = typeof Blob === 'function';
+
+/** True for every binary value the protocol carries as an attachment. */
+export function isBinary(value: unknown): value is ArrayBuffer | ArrayBufferView | Blob {
+  return (
+    value instanceof ArrayBuffer ||
+    ArrayBuffer.isView(value) ||
+    (hasBlob && value instanceof Blob) ||
+    (typeof SharedArrayBuffer === 'function' && value instanceof SharedArrayBuffer)
+  );
+}
+
+/** Deep search for binary values (arrays and plain object values, honouring `toJSON`). */
+export function hasBinary(value: unknown, depth = 0): boolean {
+  if (value === null || typeof value !== 'object' || depth > 1000) return false;
+  if (isBinary(value)) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (hasBinary(value[i], depth + 1)) return true;
+    return false;
+  }
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') return hasBinary(toJSON.call(value), depth + 1);
+  for (const key in value) {
+    if (Object.prototype.hasOwnProperty.call(value, key) && hasBinary((value as Record<string, unknown>)[key], depth + 1)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+function toBytes(value: ArrayBuffer | ArrayBufferView | SharedArrayBuffer): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  return new Uint8Array(value);
+}
+
+/** Depth-first replacement of binary values by placeholders (does not mutate the input). */
+function deconstruct(value: unknown, buffers: Uint8Array[]): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (isBinary(value)) {
+    if (hasBlob && value instanceof Blob) {
+      throw new SocketIOEncodeError('Blob attachments need encodePacketAsync()');
+    }
+    buffers.push(toBytes(value as ArrayBuffer | ArrayBufferView));
+    return { _placeholder: true, num: buffers.length - 1 };
+  }
+  if (Array.isArray(value)) {
+    const out = new Array(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = deconstruct(value[i], buffers);
+    return out;
+  }
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') {
+    const json = toJSON.call(value);
+    return json === value ? value : deconstruct(json, buffers);
+  }
+  const out: Record<string, unknown> = {};
+  for (const key in value) {
+    if (Object.prototype.hasOwnProperty.call(value, key)) {
+      out[key] = deconstruct((value as Record<string, unknown>)[key], buffers);
+    }
+  }
+  return out;
+}
+
+/** Replaces placeholders in place by the received attachments. */
+function reconstruct(value: unknown, buffers: unknown[], depth = 0): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > 1000) throw new SocketIODecodeError('INVALID_PAYLOAD', 'payload nested too deeply');
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = reconstruct(value[i], buffers, depth + 1);
+    return value;
+  }
+  const obj = value as Record<string, unknown>;
+  if (obj._placeholder === true) {
+    const num = obj.num;
+    if (typeof num !== 'number' || !Number.isInteger(num) || num < 0 || num >= buffers.length) {
+      throw new SocketIODecodeError('INVALID_PLACEHOLDER', 'attachment placeholder out of range');
+    }
+    return buffers[num];
+  }
+  for (const key of Object.keys(obj)) obj[key] = reconstruct(obj[key], buffers, depth + 1);
+  return obj;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+/**
+ * Encodes a packet. EVENT/ACK carrying binary data become BINARY_EVENT/BINARY_ACK with
+ * attachments; the input packet and its data are not modified.
+ */
+export function encodePacket(packet: Packet): EncodedPacket {
+  let type = packet.type;
+  let data = packet.data;
+  let buffers: Uint8Array[] | undefined;
+  if (
+    (type === PacketType.EVENT || type === PacketType.ACK || type === PacketType.BINARY_EVENT || type === PacketType.BINARY_ACK) &&
+    hasBinary(data)
+  ) {
+    buffers = [];
+    data = deconstruct(data, buffers);
+    type = type === PacketType.EVENT || type === PacketType.BINARY_EVENT ? PacketType.BINARY_EVENT : PacketType.BINARY_ACK;
+  } else if (type === PacketType.BINARY_EVENT) {
+    type = PacketType.EVENT;
+  } else if (type === PacketType.BINARY_ACK) {
+    type = PacketType.ACK;
+  }
+  let text = String(type);
+  if (buffers) text += buffers.length + '-';
+  if (packet.nsp && packet.nsp !== '/') text += packet.nsp + ',';
+  if (packet.id != null) text += packet.id;
+  if (data !== undefined) text += JSON.stringify(data);
+  return buffers ? [text, ...buffers] : [text];
+}
+
+/** Like {@link encodePacket}, reading any Blob in the data first (browsers). */
+export async function encodePacketAsync(packet: Packet): Promise<EncodedPacket> {
+  if (!hasBlob || !containsBlob(packet.data)) return encodePacket(packet);
+  return encodePacket({ ...packet, data: await readBlobs(packet.data) });
+}
+
+function containsBlob(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (value instanceof Blob) return true;
+  if (isBinary(value)) return false;
+  return Object.values(value).some(containsBlob);
+}
+
+async function readBlobs(value: unknown): Promise<unknown> {
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Blob) return new Uint8Array(await value.arrayBuffer());
+  if (isBinary(value)) return value;
+  if (Array.isArray(value)) return Promise.all(value.map(readBlobs));
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) out[key] = await readBlobs(v);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+const POLLUTION_HINT = /__proto__|constructor/;
+
+/** Drops `__proto__` keys and `constructor: { prototype }` so decoded data cannot pollute prototypes. */
+function safeReviver(this: unknown, key: string, value: unknown): unknown {
+  if (key === '__proto__') return undefined;
+  if (key === 'constructor' && value !== null && typeof value === 'object' && Object.prototype.hasOwnProperty.call(value, 'prototype')) {
+    return undefined;
+  }
+  return value;
+}
+
+/** `JSON.parse` without prototype pollution; the reviver only runs when a risky key may be present. */
+export function safeJsonParse(text: string): unknown {
+  return POLLUTION_HINT.test(text) ? JSON.parse(text, safeReviver) : JSON.parse(text);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function isPayloadValid(type: PacketType, data: unknown): boolean {
+  switch (type) {
+    case PacketType.CONNECT:
+      return data === undefined || isPlainObject(data);
+    case PacketType.DISCONNECT:
+      return data === undefined;
+    case PacketType.CONNECT_ERROR:
+      return typeof data === 'string' || isPlainObject(data);
+    case PacketType.EVENT:
+    case PacketType.BINARY_EVENT:
+      return (
+        Array.isArray(data) &&
+        data.length > 0 &&
+        ((typeof data[0] === 'string' && !RESERVED_EVENTS.has(data[0])) || typeof data[0] === 'number')
+      );
+    case PacketType.ACK:
+    case PacketType.BINARY_ACK:
+      return Array.isArray(data);
+  }
+}
+
+const isDigit = (code: number) => code >= 48 && code <= 57;
+
+/**
+ * Decodes the text part of a packet. For BINARY_* packets `attachments` says how many binary
+ * chunks must follow; placeholders are still in `data`. Throws {@link SocketIODecodeError}.
+ */
+export function decodeText(str: string, maxAttachments = DEFAULT_MAX_ATTACHMENTS): Packet {
+  const type = str.charCodeAt(0) - 48;
+  if (!(type >= 0 && type <= 6) || str.length === 0) {
+    throw new SocketIODecodeError('INVALID_TYPE', 'unknown packet type');
+  }
+  const packet: Packet = { type, nsp: '/' };
+  let i = 1;
+
+  if (type === PacketType.BINARY_EVENT || type === PacketType.BINARY_ACK) {
+    const start = i;
+    while (i < str.length && isDigit(str.charCodeAt(i))) i++;
+    if (i === start || str[i] !== '-' || i - start > 6) {
+      throw new SocketIODecodeError('INVALID_ATTACHMENTS', 'invalid attachment count');
+    }
+    const attachments = Number(str.slice(start, i));
+    if (attachments > maxAttachments) {
+      throw new SocketIODecodeError('TOO_MANY_ATTACHMENTS', `more than ${maxAttachments} attachments`);
+    }
+    packet.attachments = attachments;
+    i++;
+  }
+
+  // Namespace: up to "," or end of string (a trailing comma is optional on input).
+  if (str[i] === '/') {
+    const comma = str.indexOf(',', i);
+    const end = comma === -1 ? str.length : comma;
+    packet.nsp = str.slice(i, end);
+    i = comma === -1 ? end : end + 1;
+  }
+
+  const idStart = i;
+  while (i < str.length && isDigit(str.charCodeAt(i))) i++;
+  if (i > idStart) {
+    if (i - idStart > 15) throw new SocketIODecodeError('INVALID_ACK_ID', 'ack id too large');
+    packet.id = Number(str.slice(idStart, i));
+  }
+  if ((type === PacketType.ACK || type === PacketType.BINARY_ACK) && packet.id === undefined) {
+    throw new SocketIODecodeError('INVALID_ACK_ID', 'ack packet without id');
+  }
+  if (packet.id !== undefined && type !== PacketType.EVENT && type !== PacketType.BINARY_EVENT && type !== PacketType.ACK && type !== PacketType.BINARY_ACK) {
+    throw new SocketIODecodeError('INVALID_ACK_ID', 'ack id on a packet type without acks');
+  }
+
+  if (i < str.length) {
+    try {
+      packet.data = safeJsonParse(str.slice(i));
+    } catch {
+      throw new SocketIODecodeError('INVALID_JSON', 'invalid JSON payload');
+    }
+  }
+  if (!isPayloadValid(type, packet.data)) {
+    throw new SocketIODecodeError('INVALID_PAYLOAD', 'invalid payload for packet type');
+  }
+  return packet;
+}
+
+export interface DecoderOptions {
+  /** Most binary attachments a packet may announce (default 10). */
+  maxAttachments?: number;
+}
+
+/** A binary chunk as the transports deliver it (Buffer in Node, ArrayBuffer in browsers). */
+export type BinaryChunk = Uint8Array | ArrayBuffer;
+
+/**
+ * Streaming decoder: feed each Engine.IO message; returns a complete packet, or `null` while
+ * attachments are still expected. After a thrown {@link SocketIODecodeError} the connection must be
+ * closed; the decoder is reset either way.
+ */
+export class Decoder {
+  readonly maxAttachments: number;
+  private pending: Packet | null = null;
+  private buffers: BinaryChunk[] = [];
+
+  constructor(options: DecoderOptions = {}) {
+    this.maxAttachments = options.maxAttachments ?? DEFAULT_MAX_ATTACHMENTS;
+  }
+
+  /** True while a binary packet waits for attachments. */
+  get waiting(): boolean {
+    return this.pending !== null;
+  }
+
+  add(chunk: string | BinaryChunk): Packet | null {
+    if (typeof chunk === 'string') {
+      if (this.pending) {
+        this.reset();
+        throw new SocketIODecodeError('UNEXPECTED_TEXT', 'text packet while attachments were expected');
+      }
+      const packet = decodeText(chunk, this.maxAttachments);
+      if (packet.attachments === undefined) return packet;
+      if (packet.attachments === 0) return this.finish(packet, []);
+      this.pending = packet;
+      return null;
+    }
+    if (!this.pending) {
+      throw new SocketIODecodeError('UNEXPECTED_BINARY', 'binary data without a pending packet');
+    }
+    this.buffers.push(chunk);
+    if (this.buffers.length < this.pending.attachments!) return null;
+    const packet = this.pending;
+    const buffers = this.buffers;
+    this.reset();
+    return this.finish(packet, buffers);
+  }
+
+  /** Drops a partially received packet. */
+  reset(): void {
+    this.pending = null;
+    this.buffers = [];
+  }
+
+  private finish(packet: Packet, buffers: BinaryChunk[]): Packet {
+    packet.data = reconstruct(packet.data, buffers);
+    return packet;
+  }
+}

@@ -1,0 +1,337 @@
+/**
+ * The adapter decides who receives a broadcast. This in-memory one (the default, one instance per
+ * namespace) knows the sockets of this process; cluster adapters (Redis) extend it, forward
+ * operations to other nodes and call `super.*` for their local share.
+ *
+ * @example
+ * ```ts
+ * class MyClusterAdapter extends Adapter {
+ *   override broadcast(packet: SocketIOPacket, opts: BroadcastOptions) {
+ *     if (!opts.flags?.local) publishToOtherNodes(packet, opts);
+ *     super.broadcast(packet, opts);
+ *   }
+ * }
+ * new Server({ adapter: MyClusterAdapter });
+ * ```
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { PacketType, encodePacket, type Packet } from '../protocol/socketio.js';
+import type { Namespace } from './namespace.js';
+import type { Handshake, Socket } from './socket.js';
+import type { PreparedMessage } from './engine.js';
+
+export type SocketId = string;
+export type Room = string;
+
+export interface BroadcastFlags {
+  volatile?: boolean;
+  compress?: boolean;
+  local?: boolean;
+  timeout?: number;
+}
+
+export interface BroadcastOptions {
+  rooms: Set<Room>;
+  except?: Set<Room>;
+  flags?: BroadcastFlags;
+}
+
+export type SocketIOPacket = Packet;
+
+export interface SessionToPersist {
+  sid: SocketId;
+  pid: string;
+  rooms: Room[];
+  data: unknown;
+}
+
+export interface Session extends SessionToPersist {
+  missedPackets: unknown[][];
+}
+
+/** What `fetchSockets` returns per socket: a local Socket, or the same data from another node. */
+export interface SocketLike {
+  id: SocketId;
+  handshake: Handshake;
+  rooms: Set<Room>;
+  data: unknown;
+}
+
+interface StoredPacket {
+  id: string;
+  rooms: Set<Room>;
+  except: Set<Room> | undefined;
+  data: unknown[];
+  emittedAt: number;
+}
+
+interface StoredSession extends SessionToPersist {
+  disconnectedAt: number;
+}
+
+const EMPTY: ReadonlySet<Room> = new Set();
+
+export class Adapter extends EventEmitter {
+  /** Members of each room. */
+  readonly rooms = new Map<Room, Set<SocketId>>();
+  /** Rooms of each socket. */
+  readonly sids = new Map<SocketId, Set<Room>>();
+
+  // Connection state recovery (only used when the server enables it).
+  private readonly sessions = new Map<string, StoredSession>();
+  private packets: StoredPacket[] = [];
+  private readonly offsetPrefix = randomBytes(4).toString('base64url') + '-';
+  private offsetCounter = 0;
+  private sweeper: ReturnType<typeof setInterval> | undefined;
+
+  constructor(readonly nsp: Namespace<any, any, any, any>) {
+    super();
+  }
+
+  /** Called once the namespace exists. */
+  init(): Promise<void> | void {}
+
+  /** Called when the server closes. */
+  close(): Promise<void> | void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  /** How many servers share this namespace (1 for in-memory). */
+  serverCount(): Promise<number> {
+    return Promise.resolve(1);
+  }
+
+  addAll(id: SocketId, rooms: Set<Room>): Promise<void> | void {
+    let own = this.sids.get(id);
+    if (!own) this.sids.set(id, (own = new Set()));
+    for (const room of rooms) {
+      own.add(room);
+      let members = this.rooms.get(room);
+      if (!members) {
+        this.rooms.set(room, (members = new Set()));
+        this.emit('create-room', room);
+      }
+      if (!members.has(id)) {
+        members.add(id);
+        this.emit('join-room', room, id);
+      }
+    }
+  }
+
+  del(id: SocketId, room: Room): Promise<void> | void {
+    this.sids.get(id)?.delete(room);
+    this.leaveRoom(room, id);
+  }
+
+  delAll(id: SocketId): void {
+    const own = this.sids.get(id);
+    if (!own) return;
+    for (const room of own) this.leaveRoom(room, id);
+    this.sids.delete(id);
+  }
+
+  private leaveRoom(room: Room, id: SocketId): void {
+    const members = this.rooms.get(room);
+    if (!members || !members.delete(id)) return;
+    this.emit('leave-room', room, id);
+    if (members.size === 0 && this.rooms.delete(room)) this.emit('delete-room', room);
+  }
+
+  /**
+   * Delivers a packet to the local sockets selected by `opts`. The packet is encoded once, and only
+   * if somebody receives it; the same prepared bytes are written to every recipient.
+   */
+  broadcast(packet: SocketIOPacket, opts: BroadcastOptions): void {
+    packet.nsp = this.nsp.name;
+    this.storeForRecovery(packet, opts);
+    const flags = opts.flags ?? {};
+    let prepared: PreparedMessage[] | undefined;
+    this.apply(opts, (socket) => {
+      prepared ??= this.nsp._prepare(encodePacket(packet));
+      socket._notifyOutgoing(packet);
+      socket._writePrepared(prepared, flags);
+    });
+  }
+
+  /**
+   * Broadcast expecting one acknowledgement per client: `clientCountCallback` gets how many
+   * clients were reached, `ack` each client's answer.
+   */
+  broadcastWithAck(
+    packet: SocketIOPacket,
+    opts: BroadcastOptions,
+    clientCountCallback: (clientCount: number) => void,
+    ack: (...args: unknown[]) => void,
+  ): void {
+    packet.nsp = this.nsp.name;
+    if (packet.id === undefined) packet.id = this.nsp._nextAckId();
+    const flags = opts.flags ?? {};
+    const id = packet.id;
+    let prepared: PreparedMessage[] | undefined;
+    let clientCount = 0;
+    this.apply(opts, (socket) => {
+      prepared ??= this.nsp._prepare(encodePacket(packet));
+      clientCount++;
+      socket._registerAck(id, ack);
+      socket._notifyOutgoing(packet);
+      socket._writePrepared(prepared, flags);
+    });
+    clientCountCallback(clientCount);
+  }
+
+  /** Ids of the sockets in any of `rooms` (all sockets when empty). */
+  sockets(rooms: Set<Room>): Promise<Set<SocketId>> {
+    const ids = new Set<SocketId>();
+    this.apply({ rooms }, (socket) => ids.add(socket.id));
+    return Promise.resolve(ids);
+  }
+
+  socketRooms(id: SocketId): Set<Room> | undefined {
+    return this.sids.get(id);
+  }
+
+  fetchSockets(opts: BroadcastOptions): Promise<SocketLike[]> {
+    const sockets: SocketLike[] = [];
+    this.apply(opts, (socket) => sockets.push(socket));
+    return Promise.resolve(sockets);
+  }
+
+  addSockets(opts: BroadcastOptions, rooms: Room[]): void {
+    this.apply(opts, (socket) => void socket.join(rooms));
+  }
+
+  delSockets(opts: BroadcastOptions, rooms: Room[]): void {
+    this.apply(opts, (socket) => {
+      for (const room of rooms) void socket.leave(room);
+    });
+  }
+
+  disconnectSockets(opts: BroadcastOptions, close: boolean): void {
+    this.apply(opts, (socket) => void socket.disconnect(close));
+  }
+
+  /**
+   * Sends an event to the other servers' namespaces. There are none in memory: an ack callback
+   * (last element) gets no responses at once.
+   */
+  serverSideEmit(packet: unknown[]): void {
+    const ack = packet[packet.length - 1];
+    if (typeof ack === 'function') queueMicrotask(() => ack(null, []));
+  }
+
+  // --- connection state recovery ---------------------------------------------------------------
+
+  private get recovery() {
+    return this.nsp.server._recovery;
+  }
+
+  /** Appends an offset to storable events and keeps them for reconnecting clients. */
+  protected storeForRecovery(packet: SocketIOPacket, opts: BroadcastOptions): void {
+    const recovery = this.recovery;
+    if (!recovery || packet.type !== PacketType.EVENT || packet.id !== undefined || opts.flags?.volatile) return;
+    const data = packet.data as unknown[];
+    const id = this.offsetPrefix + (this.offsetCounter++).toString(36);
+    data.push(id);
+    this.packets.push({ id, rooms: opts.rooms, except: opts.except, data, emittedAt: Date.now() });
+    this.startSweeper(recovery.maxDisconnectionDuration);
+  }
+
+  persistSession(session: SessionToPersist): void | Promise<void> {
+    const recovery = this.recovery;
+    if (!recovery) return;
+    this.sessions.set(session.pid, { ...session, disconnectedAt: Date.now() });
+    this.startSweeper(recovery.maxDisconnectionDuration);
+  }
+
+  /**
+   * The session of `pid` with every stored packet after `offset` that it should have received,
+   * in order; `null` if expired, unknown, or the offset fell out of the log. A session is
+   * restored at most once.
+   */
+  restoreSession(pid: string, offset: string): Promise<Session | null> {
+    const recovery = this.recovery;
+    const session = this.sessions.get(pid);
+    if (!recovery || !session) return Promise.resolve(null);
+    this.sessions.delete(pid);
+    if (session.disconnectedAt + recovery.maxDisconnectionDuration < Date.now()) return Promise.resolve(null);
+    const index = this.packets.findIndex((p) => p.id === offset);
+    if (index === -1) return Promise.resolve(null);
+    const missedPackets: unknown[][] = [];
+    for (let i = index + 1; i < this.packets.length; i++) {
+      const packet = this.packets[i]!;
+      if (shouldReceive(session.rooms, packet)) missedPackets.push(packet.data);
+    }
+    const { disconnectedAt: _, ...persisted } = session;
+    return Promise.resolve({ ...persisted, missedPackets });
+  }
+
+  private startSweeper(maxAge: number): void {
+    if (this.sweeper) return;
+    this.sweeper = setInterval(() => this.sweep(maxAge), Math.min(60_000, Math.max(1_000, maxAge)));
+    this.sweeper.unref?.();
+  }
+
+  private sweep(maxAge: number): void {
+    const oldest = Date.now() - maxAge;
+    for (const [pid, session] of this.sessions) if (session.disconnectedAt < oldest) this.sessions.delete(pid);
+    let keep = 0;
+    while (keep < this.packets.length && this.packets[keep]!.emittedAt < oldest) keep++;
+    if (keep > 0) this.packets = this.packets.slice(keep);
+    if (this.sessions.size === 0 && this.packets.length === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+
+  // --- selection --------------------------------------------------------------------------------
+
+  /** Calls `fn` for each local socket selected by rooms/except (each socket once). */
+  protected apply(opts: BroadcastOptions, fn: (socket: Socket<any, any, any, any>) => void): void {
+    const rooms = opts.rooms;
+    const except = this.computeExceptSids(opts.except);
+    const sockets = this.nsp.sockets;
+    if (rooms.size === 0) {
+      for (const [id, socket] of sockets) if (!except.has(id)) fn(socket);
+      return;
+    }
+    if (rooms.size === 1) {
+      const members = this.rooms.get(rooms.values().next().value!);
+      if (!members) return;
+      for (const id of members) {
+        if (except.has(id)) continue;
+        const socket = sockets.get(id);
+        if (socket) fn(socket);
+      }
+      return;
+    }
+    const seen = new Set<SocketId>();
+    for (const room of rooms) {
+      const members = this.rooms.get(room);
+      if (!members) continue;
+      for (const id of members) {
+        if (seen.has(id) || except.has(id)) continue;
+        seen.add(id);
+        const socket = sockets.get(id);
+        if (socket) fn(socket);
+      }
+    }
+  }
+
+  private computeExceptSids(except: Set<Room> | undefined): ReadonlySet<SocketId> {
+    if (!except || except.size === 0) return EMPTY;
+    const ids = new Set<SocketId>();
+    for (const room of except) {
+      const members = this.rooms.get(room);
+      if (members) for (const id of members) ids.add(id);
+    }
+    return ids;
+  }
+}
+
+function shouldReceive(sessionRooms: Room[], packet: StoredPacket): boolean {
+  const included = packet.rooms.size === 0 || sessionRooms.some((room) => packet.rooms.has(room));
+  const excluded = packet.except !== undefined && sessionRooms.some((room) => packet.except!.has(room));
+  return included && !excluded;
+}

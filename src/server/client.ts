@@ -1,0 +1,167 @@
+import type { IncomingMessage } from 'node:http';
+import { Decoder, PacketType, SocketIODecodeError, encodePacket, type Packet } from '../protocol/socketio.js';
+import type { BroadcastFlags, SocketId } from './adapter.js';
+import type { EngineSocket, PreparedMessage } from './engine.js';
+import { sendPrepared } from './engine.js';
+import type { ExtendedError } from './namespace.js';
+import type { Server } from './server.js';
+import type { DisconnectReason, Socket } from './socket.js';
+import type { TimeoutHandle } from './timeouts.js';
+
+/**
+ * One Engine.IO connection and the namespace sockets multiplexed on it. Decodes incoming
+ * messages, routes packets to namespaces, writes outgoing packets.
+ */
+export class Client {
+  readonly id: string;
+  /** Sockets of this connection by socket id. */
+  readonly sockets = new Map<SocketId, Socket<any, any, any, any>>();
+  /** Sockets of this connection by namespace name. */
+  readonly nsps = new Map<string, Socket<any, any, any, any>>();
+  private readonly decoder: Decoder;
+  private connecting: Set<string> | undefined;
+  private connectTimer: TimeoutHandle | undefined;
+  private closed = false;
+
+  /** @internal */
+  constructor(
+    readonly server: Server<any, any, any, any>,
+    readonly conn: EngineSocket,
+  ) {
+    this.id = conn.id;
+    this.decoder = new Decoder({ maxAttachments: server._maxAttachments });
+    conn.on('message', (data) => this.onmessage(data));
+    conn.on('close', (reason, description) => this.onclose(reason as DisconnectReason, description));
+    // Socket.IO connectTimeout: a connection that joins no namespace in time is closed.
+    this.connectTimer = server._timeouts.schedule(server._connectTimeout, () => {
+      this.connectTimer = undefined;
+      if (this.nsps.size === 0) this.close();
+    });
+  }
+
+  /** The first HTTP request of the connection. */
+  get request(): IncomingMessage {
+    return this.conn.request;
+  }
+
+  private onmessage(data: string | Uint8Array): void {
+    let packet: Packet | null;
+    try {
+      packet = this.decoder.add(data);
+    } catch (err) {
+      if (!(err instanceof SocketIODecodeError)) throw err;
+      return this.onParseError(err);
+    }
+    if (!packet) return;
+    try {
+      this.ondecoded(packet);
+    } catch (err) {
+      // An application listener threw: surface it like socket.io (uncaught), outside the engine's stack.
+      process.nextTick(() => {
+        throw err;
+      });
+    }
+  }
+
+  private ondecoded(packet: Packet): void {
+    const socket = this.nsps.get(packet.nsp);
+    if (!socket && packet.type === PacketType.CONNECT) {
+      this.connect(packet.nsp, (packet.data as Record<string, unknown> | undefined) ?? {});
+    } else if (socket && packet.type !== PacketType.CONNECT && packet.type !== PacketType.CONNECT_ERROR) {
+      socket._onpacket(packet);
+    } else {
+      // A packet for a namespace not joined, a second CONNECT, or a CONNECT_ERROR from a client.
+      this.onParseError(new SocketIODecodeError('INVALID_PAYLOAD', `unexpected packet for namespace ${packet.nsp}`));
+    }
+  }
+
+  private onParseError(err: Error): void {
+    for (const socket of this.sockets.values()) socket._onerror(err);
+    this.onclose('parse error');
+    this.conn.close();
+  }
+
+  private connect(name: string, auth: Record<string, unknown>): void {
+    if (this.connecting?.has(name)) {
+      return this.onParseError(new SocketIODecodeError('INVALID_PAYLOAD', `duplicate CONNECT for ${name}`));
+    }
+    (this.connecting ??= new Set()).add(name);
+    this.server._resolveNamespace(name, auth, (nsp) => {
+      if (this.closed) return;
+      if (!nsp) {
+        this.connecting?.delete(name);
+        this._write(encodePacket({ type: PacketType.CONNECT_ERROR, nsp: name, data: { message: 'Invalid namespace' } }), {});
+        return;
+      }
+      void nsp._add(this, auth, (socket) => {
+        this.connecting?.delete(name);
+        if (!socket) return;
+        this.sockets.set(socket.id, socket);
+        this.nsps.set(nsp.name, socket);
+        this.connectTimer?.cancel();
+        this.connectTimer = undefined;
+      });
+    });
+  }
+
+  /** @internal A middleware refused the connection. */
+  _refuse(nsp: string, err: ExtendedError): void {
+    const data: { message: string; data?: unknown } = { message: err.message };
+    if (err.data !== undefined) data.data = err.data;
+    this._write(encodePacket({ type: PacketType.CONNECT_ERROR, nsp, data }), {});
+  }
+
+  /** @internal */
+  _remove(socket: Socket<any, any, any, any>): void {
+    if (this.sockets.get(socket.id) !== socket) return;
+    this.sockets.delete(socket.id);
+    this.nsps.delete(socket.nsp.name);
+  }
+
+  /** @internal `socket.disconnect(true)`: every namespace is told, then the connection closes. */
+  _disconnectAll(): void {
+    for (const socket of [...this.sockets.values()]) {
+      this._write(encodePacket({ type: PacketType.DISCONNECT, nsp: socket.nsp.name }), {});
+      socket._onclose('forced server close');
+    }
+    this.close();
+  }
+
+  /** @internal */
+  _write(parts: (string | Uint8Array)[], flags: BroadcastFlags): void {
+    const conn = this.conn;
+    if (conn.readyState !== 'open') return;
+    if (flags.volatile && conn.transport.writable === false) return;
+    const opts = { compress: flags.compress !== false };
+    for (let i = 0; i < parts.length; i++) conn.send(parts[i]!, opts);
+  }
+
+  /** @internal */
+  _writePrepared(prepared: PreparedMessage[], flags: BroadcastFlags): void {
+    const conn = this.conn;
+    if (conn.readyState !== 'open') return;
+    if (flags.volatile && conn.transport.writable === false) return;
+    const compress = flags.compress !== false;
+    for (let i = 0; i < prepared.length; i++) sendPrepared(conn, prepared[i], compress);
+  }
+
+  /** Closes the underlying connection (all namespaces). */
+  close(reason: DisconnectReason = 'forced server close'): void {
+    if (this.conn.readyState === 'open') {
+      this.onclose(reason);
+      this.conn.close();
+    }
+  }
+
+  /** @internal */
+  onclose(reason: DisconnectReason, description?: unknown): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.connectTimer?.cancel();
+    this.connectTimer = undefined;
+    for (const socket of [...this.sockets.values()]) socket._onclose(reason, description);
+    this.sockets.clear();
+    this.nsps.clear();
+    this.decoder.reset();
+  }
+}

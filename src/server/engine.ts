@@ -1,0 +1,25 @@
+/**
+ * The one place the event server touches the Engine.IO layer (our own, src/engine). Everything
+ * else in src/server goes through these names, so the engine can change behind them.
+ */
+import { EngineServer, type EngineSocket, type EngineOptions, type PreparedPacket } from '../engine/index.js';
+
+export type { EngineOptions, EngineSocket };
+export type Engine = EngineServer;
+
+/** Bytes framed once for many recipients (encode once, write many). */
+export type PreparedMessage = PreparedPacket;
+
+export function createEngine(options: EngineOptions): Engine {
+  return new EngineServer(options);
+}
+
+/** Frames one message once for many recipients. */
+export function prepareMessage(engine: Engine, data: string | Uint8Array): PreparedMessage {
+  return engine.prepare(data);
+}
+
+/** Writes a message prepared by {@link prepareMessage}. */
+export function sendPrepared(socket: EngineSocket, prepared: PreparedMessage, _compress: boolean): void {
+  socket.sendPrepared(prepared);
+}

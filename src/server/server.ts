@@ -1,0 +1,456 @@
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { Http2SecureServer } from 'node:http2';
+import { DEFAULT_MAX_ATTACHMENTS, RESERVED_EVENTS } from '../protocol/socketio.js';
+import { Adapter, type Room, type SocketId } from './adapter.js';
+import type { BroadcastOperator, RemoteSocket } from './broadcast.js';
+import { Client } from './client.js';
+import { TypedEmitter } from './emitter.js';
+import { createEngine, prepareMessage, type Engine, type EngineOptions, type PreparedMessage } from './engine.js';
+import { Namespace, ParentNamespace, type Middleware, type ServerSideEmitArgs } from './namespace.js';
+import type { Socket } from './socket.js';
+import { Timeouts } from './timeouts.js';
+import { createClientBundleHandler } from '../client/serve.js';
+import type {
+  AckResult,
+  ArgsWithoutAck,
+  DecorateAcknowledgementsWithMultipleResponses,
+  DefaultEventsMap,
+  EventNames,
+  EventNamesWithAck,
+  EventParams,
+  EventsMap,
+  RemoveAcknowledgements,
+  ReservedOrUserEventNames,
+  ReservedOrUserListener,
+} from './typed-events.js';
+
+export type AdapterConstructor = new (nsp: Namespace<any, any, any, any>) => Adapter;
+
+export interface ConnectionStateRecoveryOptions {
+  /** How long a disconnected client may come back and recover (ms, default 120000). */
+  maxDisconnectionDuration?: number;
+  /** Skip namespace middlewares for a recovered socket (default true). */
+  skipMiddlewares?: boolean;
+}
+
+export interface ServerOptions extends EngineOptions {
+  /** HTTP path of the endpoint (default `/socket.io/`). */
+  path?: string;
+  /**
+   * Serve the browser client bundle at `/switchboard/client.js` (and `.esm.js`, `.map`); default
+   * true. `{ path }` serves it elsewhere.
+   */
+  serveClient?: boolean | { path?: string };
+  /** Adapter class, one instance per namespace (default: in-memory {@link Adapter}). */
+  adapter?: AdapterConstructor;
+  /** Close connections that joined no namespace within this many ms (default 45000). */
+  connectTimeout?: number;
+  /** Let clients that lost their connection recover id, rooms, data and missed events. */
+  connectionStateRecovery?: ConnectionStateRecoveryOptions;
+  /** Remove a dynamic namespace's child once its last socket left (default false). */
+  cleanupEmptyChildNamespaces?: boolean;
+  /** Most binary attachments one packet may announce (default 10). */
+  maxAttachments?: number;
+}
+
+export interface ServerReservedEvents<L extends EventsMap, E extends EventsMap, S extends EventsMap, D> {
+  connect: (socket: Socket<L, E, S, D>) => void;
+  connection: (socket: Socket<L, E, S, D>) => void;
+  new_namespace: (namespace: Namespace<L, E, S, D>) => void;
+}
+
+/** Decides whether a dynamic namespace name is accepted: `next(null, true)` creates it. */
+export type NamespaceMatcher = (name: string, auth: Record<string, unknown>, next: (err: Error | null, success: boolean) => void) => void;
+
+interface ResolvedRecovery {
+  maxDisconnectionDuration: number;
+  skipMiddlewares: boolean;
+}
+
+/**
+ * The Socket.IO v5 server: the official `socket.io-client` connects unchanged.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { Server } from 'switchboard';
+ *
+ * const httpServer = createServer();
+ * const io = new Server(httpServer, { cors: { origin: 'https://example.com' } });
+ * io.on('connection', (socket) => {
+ *   socket.on('chat', (text: string, ack: (ok: boolean) => void) => {
+ *     socket.broadcast.emit('chat', text);
+ *     ack(true);
+ *   });
+ * });
+ * httpServer.listen(3000);
+ * ```
+ */
+export class Server<
+  ListenEvents extends EventsMap = DefaultEventsMap,
+  EmitEvents extends EventsMap = DefaultEventsMap,
+  ServerSideEvents extends EventsMap = DefaultEventsMap,
+  SocketData = any,
+> extends TypedEmitter<ServerSideEvents, ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
+  /** The main namespace (`/`). */
+  readonly sockets: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
+  /** The Engine.IO server, once attached. */
+  engine: Engine | undefined;
+  /** The HTTP server, once attached. */
+  httpServer: HttpServer | undefined;
+  readonly opts: ServerOptions;
+
+  /** @internal */ readonly _timeouts = new Timeouts();
+  /** @internal */ readonly _recovery: ResolvedRecovery | undefined;
+  /** @internal */ readonly _connectTimeout: number;
+  /** @internal */ readonly _maxAttachments: number;
+  /** @internal */ readonly _cleanupEmptyChildNamespaces: boolean;
+  /** @internal */ _adapterConstructor: AdapterConstructor;
+
+  private readonly nsps = new Map<string, Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
+  private readonly parentNsps = new Map<NamespaceMatcher, ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
+  private readonly parentsByRegExp = new Map<string, ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
+  private readonly detachers: (() => void)[] = [];
+
+  constructor(opts?: ServerOptions);
+  constructor(srv: HttpServer | Http2SecureServer | number | undefined, opts?: ServerOptions);
+  constructor(srv?: HttpServer | Http2SecureServer | number | ServerOptions, opts: ServerOptions = {}) {
+    super();
+    if (srv && typeof srv === 'object' && !isHttpServer(srv)) {
+      opts = srv as ServerOptions;
+      srv = undefined;
+    }
+    this.opts = { path: '/socket.io/', serveClient: true, ...opts };
+    this._connectTimeout = opts.connectTimeout ?? 45_000;
+    this._maxAttachments = opts.maxAttachments ?? DEFAULT_MAX_ATTACHMENTS;
+    this._cleanupEmptyChildNamespaces = opts.cleanupEmptyChildNamespaces ?? false;
+    this._adapterConstructor = opts.adapter ?? Adapter;
+    if (opts.connectionStateRecovery) {
+      this._recovery = {
+        maxDisconnectionDuration: opts.connectionStateRecovery.maxDisconnectionDuration ?? 120_000,
+        skipMiddlewares: opts.connectionStateRecovery.skipMiddlewares ?? true,
+      };
+    }
+    this.sockets = this.of('/');
+    if (srv !== undefined) this.attach(srv as HttpServer | number);
+  }
+
+  /** Attaches to an HTTP server, or creates one listening on `port`. */
+  attach(srv: HttpServer | Http2SecureServer | number, opts: ServerOptions = {}): this {
+    Object.assign(this.opts, opts);
+    if (typeof srv === 'number') {
+      const port = srv;
+      srv = createServer((_req, res) => {
+        res.writeHead(404).end();
+      });
+      srv.listen(port);
+    }
+    const httpServer = srv as HttpServer;
+    const engine = createEngine({ ...this.opts, path: this.opts.path });
+    this.bind(engine);
+    engine.attach(httpServer);
+    if (this.opts.serveClient) this.serveClientBundle(httpServer);
+    this.httpServer = httpServer;
+    return this;
+  }
+
+  /** Answers the client bundle URLs before any other route of the HTTP server. */
+  private serveClientBundle(httpServer: HttpServer): void {
+    const serve = createClientBundleHandler(typeof this.opts.serveClient === 'object' ? this.opts.serveClient : {});
+    const previous = httpServer.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+    httpServer.removeAllListeners('request');
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+      if (!serve(req, res)) for (const listener of previous) listener.call(httpServer, req, res);
+    };
+    httpServer.on('request', onRequest);
+    this.detachers.push(() => {
+      httpServer.off('request', onRequest);
+      for (const listener of previous) httpServer.on('request', listener);
+    });
+  }
+
+  /** Alias of {@link attach}. */
+  listen(srv: HttpServer | Http2SecureServer | number, opts: ServerOptions = {}): this {
+    return this.attach(srv, opts);
+  }
+
+  /** Uses an existing engine (e.g. one routed by your own HTTP framework). */
+  bind(engine: Engine): this {
+    this.engine = engine;
+    engine.on('connection', (conn) => void new Client(this, conn));
+    return this;
+  }
+
+  /** Answers an HTTP request for the endpoint yourself (frameworks without `attach`). */
+  handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (!this.engine) this.bind(createEngine({ ...this.opts }));
+    this.engine!.handleRequest(req, res);
+  }
+
+  /**
+   * Replaces the adapter class for namespaces created from now on (returns the current one
+   * without an argument).
+   */
+  adapter(): AdapterConstructor;
+  adapter(adapter: AdapterConstructor): this;
+  adapter(adapter?: AdapterConstructor): AdapterConstructor | this {
+    if (!adapter) return this._adapterConstructor;
+    this._adapterConstructor = adapter;
+    return this;
+  }
+
+  /** The endpoint path. */
+  path(): string {
+    return this.opts.path!;
+  }
+
+  // --- namespaces ---------------------------------------------------------------------------------
+
+  /**
+   * A namespace by name, created on first use; or a dynamic namespace family for a RegExp or a
+   * matcher function.
+   *
+   * @example
+   * ```ts
+   * io.of('/admin').on('connection', (socket) => {});
+   * io.of(/^\/team-\d+$/).on('connection', (socket) => socket.nsp.name); // '/team-42'
+   * ```
+   */
+  of(
+    name: string | RegExp | NamespaceMatcher,
+    fn?: (socket: Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>) => void,
+  ): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
+    if (typeof name === 'function' || name instanceof RegExp) {
+      let parent = name instanceof RegExp ? this.parentsByRegExp.get(String(name)) : undefined;
+      if (!parent) {
+        parent = new ParentNamespace(this);
+        const pattern = name;
+        const matcher: NamespaceMatcher =
+          pattern instanceof RegExp
+            ? (nsp, _auth, next) => {
+                pattern.lastIndex = 0;
+                next(null, pattern.test(nsp));
+              }
+            : pattern;
+        this.parentNsps.set(matcher, parent);
+        if (name instanceof RegExp) this.parentsByRegExp.set(String(name), parent);
+      }
+      if (fn) parent.on('connect', fn);
+      return parent;
+    }
+    if (name[0] !== '/') name = '/' + name;
+    let nsp = this.nsps.get(name);
+    if (!nsp) {
+      nsp = new Namespace(this, name);
+      this.nsps.set(name, nsp);
+      if (name !== '/') this.emitReserved('new_namespace', nsp);
+    }
+    if (fn) nsp.on('connect', fn);
+    return nsp;
+  }
+
+  /** @internal Finds or creates (through a dynamic matcher) the namespace a client asked for. */
+  _resolveNamespace(
+    name: string,
+    auth: Record<string, unknown>,
+    done: (nsp: Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> | null) => void,
+  ): void {
+    const existing = this.nsps.get(name);
+    if (existing) return done(existing);
+    const parents = [...this.parentNsps];
+    const tryNext = (index: number): void => {
+      const entry = parents[index];
+      if (!entry) return done(null);
+      const [matcher, parent] = entry;
+      let answered = false;
+      const next = (err: Error | null, allow: boolean) => {
+        if (answered) return;
+        answered = true;
+        if (err || !allow) return tryNext(index + 1);
+        let nsp = this.nsps.get(name); // created meanwhile by another client
+        if (!nsp) {
+          nsp = parent._createChild(name);
+          this.nsps.set(name, nsp);
+          this.emitReserved('new_namespace', nsp);
+        }
+        done(nsp);
+      };
+      try {
+        matcher(name, auth, next);
+      } catch (err) {
+        next(err instanceof Error ? err : new Error(String(err)), false);
+      }
+    };
+    tryNext(0);
+  }
+
+  /** @internal */
+  _forgetNamespace(nsp: Namespace<any, any, any, any>): void {
+    if (this.nsps.get(nsp.name) === nsp) this.nsps.delete(nsp.name);
+  }
+
+  /** @internal */
+  _prepare(parts: (string | Uint8Array)[]): PreparedMessage[] {
+    const engine = this.engine;
+    if (!engine) throw new Error('server is not attached');
+    const prepared = new Array<PreparedMessage>(parts.length);
+    for (let i = 0; i < parts.length; i++) prepared[i] = prepareMessage(engine, parts[i]!);
+    return prepared;
+  }
+
+  // --- listeners: connection events and server-side events live on the main namespace -------------
+
+  override on<Ev extends ReservedOrUserEventNames<ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents, Ev>,
+  ): this {
+    if (ev === 'new_namespace') super.on(ev, listener as never);
+    else this.sockets.on(ev as never, listener as never);
+    return this;
+  }
+
+  override addListener<Ev extends ReservedOrUserEventNames<ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents, Ev>,
+  ): this {
+    return this.on(ev, listener);
+  }
+
+  override once<Ev extends ReservedOrUserEventNames<ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents, Ev>,
+  ): this {
+    if (ev === 'new_namespace') super.once(ev, listener as never);
+    else this.sockets.once(ev as never, listener as never);
+    return this;
+  }
+
+  override off<Ev extends ReservedOrUserEventNames<ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents, Ev>,
+  ): this {
+    if (ev === 'new_namespace') super.off(ev, listener as never);
+    else this.sockets.off(ev as never, listener as never);
+    return this;
+  }
+
+  override removeListener<Ev extends ReservedOrUserEventNames<ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents>>(
+    ev: Ev,
+    listener: ReservedOrUserListener<ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents, Ev>,
+  ): this {
+    return this.off(ev, listener);
+  }
+
+  // --- main namespace shortcuts -------------------------------------------------------------------
+
+  /** Connection middleware of the main namespace. */
+  use(fn: Middleware<ListenEvents, EmitEvents, ServerSideEvents, SocketData>): this {
+    this.sockets.use(fn);
+    return this;
+  }
+
+  to(room: Room | Room[]): BroadcastOperator<RemoveAcknowledgements<EmitEvents>, SocketData> {
+    return this.sockets.to(room);
+  }
+
+  in(room: Room | Room[]): BroadcastOperator<RemoveAcknowledgements<EmitEvents>, SocketData> {
+    return this.sockets.in(room);
+  }
+
+  except(room: Room | Room[]): BroadcastOperator<RemoveAcknowledgements<EmitEvents>, SocketData> {
+    return this.sockets.except(room);
+  }
+
+  compress(compress: boolean): BroadcastOperator<RemoveAcknowledgements<EmitEvents>, SocketData> {
+    return this.sockets.compress(compress);
+  }
+
+  get volatile(): BroadcastOperator<RemoveAcknowledgements<EmitEvents>, SocketData> {
+    return this.sockets.volatile;
+  }
+
+  get local(): BroadcastOperator<RemoveAcknowledgements<EmitEvents>, SocketData> {
+    return this.sockets.local;
+  }
+
+  timeout(timeout: number): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
+    return this.sockets.timeout(timeout);
+  }
+
+  /** Emits to every socket of the main namespace. */
+  override emit<Ev extends EventNames<RemoveAcknowledgements<EmitEvents>>>(ev: Ev, ...args: EventParams<RemoveAcknowledgements<EmitEvents>, Ev>): boolean {
+    return this.sockets.emit(ev, ...args);
+  }
+
+  send(...args: EventParams<EmitEvents, 'message'>): this {
+    this.sockets.send(...args);
+    return this;
+  }
+
+  write(...args: EventParams<EmitEvents, 'message'>): this {
+    this.sockets.write(...args);
+    return this;
+  }
+
+  serverSideEmit<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: ServerSideEmitArgs<ServerSideEvents, Ev>): boolean {
+    if (RESERVED_EVENTS.has(ev as string)) throw new Error(`"${String(ev)}" is a reserved event name`);
+    return (this.sockets.serverSideEmit as (ev: Ev, ...args: unknown[]) => boolean)(ev, ...args);
+  }
+
+  serverSideEmitWithAck<Ev extends EventNamesWithAck<ServerSideEvents>>(ev: Ev, ...args: ArgsWithoutAck<ServerSideEvents, Ev>): Promise<AckResult<ServerSideEvents, Ev>[]> {
+    return this.sockets.serverSideEmitWithAck(ev, ...args);
+  }
+
+  fetchSockets(): Promise<RemoteSocket<EmitEvents, SocketData>[]> {
+    return this.sockets.fetchSockets();
+  }
+
+  socketsJoin(room: Room | Room[]): void {
+    this.sockets.socketsJoin(room);
+  }
+
+  socketsLeave(room: Room | Room[]): void {
+    this.sockets.socketsLeave(room);
+  }
+
+  disconnectSockets(close = false): void {
+    this.sockets.disconnectSockets(close);
+  }
+
+  /** @deprecated use fetchSockets() */
+  allSockets(): Promise<Set<SocketId>> {
+    return this.sockets.allSockets();
+  }
+
+  // --- shutdown -----------------------------------------------------------------------------------
+
+  /**
+   * Disconnects every client (`server shutting down`), closes adapters and the engine, and the
+   * HTTP server (also one you passed in, as socket.io does).
+   */
+  async close(fn?: (err?: Error) => void): Promise<void> {
+    for (const nsp of this.nsps.values()) {
+      for (const socket of [...nsp.sockets.values()]) socket._onclose('server shutting down');
+    }
+    for (const parent of this.parentNsps.values()) await parent.adapter.close();
+    for (const nsp of this.nsps.values()) await nsp.adapter.close();
+    for (const detach of this.detachers.splice(0)) detach(); // before the engine restores what it took over
+    this.engine?.close();
+    this._timeouts.clear();
+    const httpServer = this.httpServer;
+    if (httpServer?.listening) {
+      await new Promise<void>((resolve) =>
+        httpServer.close((err) => {
+          fn?.(err);
+          resolve();
+        }),
+      );
+    } else {
+      fn?.();
+    }
+  }
+}
+
+function isHttpServer(value: object): boolean {
+  return typeof (value as { listen?: unknown }).listen === 'function';
+}

@@ -1,0 +1,30 @@
+/**
+ * `switchboard/websocket`: an RFC 6455 + RFC 7692 WebSocket server and Node client, API-compatible
+ * with the `ws` package (change the import, keep the code).
+ *
+ * @example
+ * import { WebSocketServer, WebSocket, prepareMessage } from 'switchboard/websocket';
+ * const wss = new WebSocketServer({ port: 8080 });
+ * wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+ */
+export {
+  WebSocket,
+  prepareMessage,
+  MessageEvent,
+  CloseEvent,
+  ErrorEvent,
+  WebSocketEvent,
+  type PreparedMessage,
+  type BinaryType,
+  type WebSocketData,
+  type MessageData,
+  type BackpressurePolicy,
+  type ConnectionOptions,
+  type ClientOptions,
+} from './websocket.js';
+export { WebSocketServer, type ServerOptions, type VerifyClientResult, type HandshakeRejection } from './server.js';
+export type { PerMessageDeflateOptions } from './deflate.js';
+export type { HeartbeatOptions } from './heartbeat.js';
+export { WebSocketProtocolError, WS_ERRORS, type WebSocketErrorCode } from '../protocol/ws-errors.js';
+export { isValidCloseCode } from '../protocol/ws-close.js';
+export { WebSocket as default } from './websocket.js';

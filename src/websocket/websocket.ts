@@ -1,0 +1,1111 @@
+/**
+ * The WebSocket connection (RFC 6455), shared by both roles: a server-side connection created by
+ * {@link WebSocketServer}, or a Node client created with `new WebSocket(url)`.
+ *
+ * It owns the socket: it feeds received bytes to the sans-I/O {@link FrameParser}, frames and
+ * writes outgoing messages (batched per tick with cork/uncork), runs the close handshake with a
+ * shared-timer timeout, enforces the outgoing buffer cap, and exposes both the `ws`-style
+ * EventEmitter API and the WHATWG one (`onmessage`, `addEventListener`, `binaryType`, ...).
+ */
+import { EventEmitter } from 'node:events';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { Blob, isUtf8 } from 'node:buffer';
+import { randomBytes, randomFillSync } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import {
+  FrameParser,
+  OPCODE_BINARY,
+  OPCODE_CLOSE,
+  OPCODE_CONTINUATION,
+  OPCODE_PING,
+  OPCODE_PONG,
+  OPCODE_TEXT,
+  DEFAULT_MAX_PAYLOAD,
+  MAX_CONTROL_PAYLOAD,
+  applyMask,
+  frameHeaderLength,
+  writeFrameHeader,
+  type FrameHandler,
+} from '../protocol/ws-frame.js';
+import { buildClosePayload, CLOSE_ABNORMAL, CLOSE_NO_STATUS } from '../protocol/ws-close.js';
+import { WebSocketProtocolError } from '../protocol/ws-errors.js';
+import { checkUpgradeResponse, headerValue, isToken, WS_VERSION } from '../protocol/ws-handshake.js';
+import { acceptDeflateResponse, deflateOffer, parseExtensions, type DeflateParams } from '../protocol/ws-extensions.js';
+import { utf8Validate, UTF8_ACCEPT } from '../protocol/utf8.js';
+import { PerMessageDeflate, type PerMessageDeflateOptions } from './deflate.js';
+import { addDeadline, cancelDeadline, type Deadline, type DeadlineTarget } from './timers.js';
+
+/** How binary messages are delivered. */
+export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
+/** What {@link WebSocket.send} accepts (an array of buffers is sent as one message). */
+export type WebSocketData = string | Buffer | ArrayBuffer | ArrayBufferView | readonly Uint8Array[];
+/**
+ * Message payload as delivered to 'message' listeners: a Buffer by default; an ArrayBuffer or a
+ * Buffer[] with {@link WebSocket.binaryType} 'arraybuffer' / 'fragments'. (With 'blob', binary
+ * messages arrive as a `Blob`, which this type leaves out like `ws` does, so echo code type-checks.)
+ */
+export type MessageData = Buffer | ArrayBuffer | Buffer[];
+
+/** What happens when a send would push {@link WebSocket.bufferedAmount} over `maxBufferedAmount`. */
+export type BackpressurePolicy = 'close' | 'refuse' | 'terminate';
+
+/** Options shared by both roles. */
+export interface ConnectionOptions {
+  /** Largest message accepted, in bytes (after inflation for compressed ones). Over it: close 1009. Default 1 MiB. */
+  maxPayload?: number;
+  /**
+   * Cap on buffered outgoing bytes. A send that would exceed it while data is still buffered
+   * triggers `backpressure`. A single message larger than the cap still goes out on an idle socket.
+   * Default 4 MiB.
+   */
+  maxBufferedAmount?: number;
+  /**
+   * Policy when `maxBufferedAmount` would be exceeded: `'close'` (default) closes with
+   * `backpressureCloseCode`, `'refuse'` drops the message (send returns false, callback gets an
+   * error with code `WS_ERR_BUFFERED_AMOUNT_EXCEEDED`), `'terminate'` destroys the socket.
+   */
+  backpressure?: BackpressurePolicy;
+  /** Close code used by the `'close'` backpressure policy: 1008 (policy) or 1013 (try again later). Default 1008. */
+  backpressureCloseCode?: number;
+  /** Answer pings automatically. Default true. */
+  autoPong?: boolean;
+  /** Milliseconds to wait for the close handshake to finish before destroying the socket. Default 30000. */
+  closeTimeout?: number;
+  /** Skip UTF-8 validation of received text and close reasons. Default false. */
+  skipUTF8Validation?: boolean;
+}
+
+/** Options of the Node client. Any `http.request`/`https.request` (TLS) option is passed through. */
+export interface ClientOptions extends ConnectionOptions, Omit<https.RequestOptions, 'timeout' | 'headers'> {
+  /** Extra request headers. */
+  headers?: Record<string, string>;
+  /** Milliseconds allowed for the opening handshake. Default 30000; 0 disables. */
+  handshakeTimeout?: number;
+  /** Offer permessage-deflate. Default true (like browsers and `ws`). */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /** Value of the `Origin` header. */
+  origin?: string;
+}
+
+/** @internal Resolved connection settings, one object shared by all connections of a server. */
+export interface ConnectionSettings {
+  readonly maxPayload: number;
+  readonly maxBufferedAmount: number;
+  readonly backpressure: BackpressurePolicy;
+  readonly backpressureCloseCode: number;
+  readonly autoPong: boolean;
+  readonly closeTimeout: number;
+  readonly validateUtf8: boolean;
+}
+
+/** @internal Applies the defaults to {@link ConnectionOptions}. */
+export function resolveSettings(options: ConnectionOptions): ConnectionSettings {
+  const code = options.backpressureCloseCode ?? 1008;
+  if (code !== 1008 && code !== 1013) throw new RangeError('backpressureCloseCode must be 1008 or 1013');
+  return {
+    maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+    maxBufferedAmount: options.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED,
+    backpressure: options.backpressure ?? 'close',
+    backpressureCloseCode: code,
+    autoPong: options.autoPong ?? true,
+    closeTimeout: options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
+    validateUtf8: !options.skipUTF8Validation,
+  };
+}
+
+/** @internal Told when a tracked connection closes (the server's bookkeeping, without a listener closure). */
+export interface ConnectionTracker {
+  _connectionClosed(ws: WebSocket): void;
+}
+
+/** @internal Options for attaching a socket. */
+export interface AttachOptions {
+  isServer: boolean;
+  settings: ConnectionSettings;
+  tracker?: ConnectionTracker;
+  deflate?: { params: DeflateParams; options: PerMessageDeflateOptions } | undefined;
+  protocol?: string;
+  extensions?: string;
+}
+
+const DEFAULT_CLOSE_TIMEOUT = 30_000;
+const DEFAULT_HANDSHAKE_TIMEOUT = 30_000;
+const DEFAULT_MAX_BUFFERED = 4 * 1024 * 1024;
+/** Frames up to this size are copied with their header into one buffer (cheaper than two writes). */
+const COPY_THRESHOLD = 16 * 1024;
+
+const CONNECTING = 0 as const;
+const OPEN = 1 as const;
+const CLOSING = 2 as const;
+const CLOSED = 3 as const;
+const READY_STATES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
+
+const DEADLINE_CLOSE = 1;
+const DEADLINE_HANDSHAKE = 2;
+
+const EMPTY = Buffer.alloc(0);
+const DEFAULT_SETTINGS: ConnectionSettings = resolveSettings({});
+const allocUnsafe = (size: number): Buffer => Buffer.allocUnsafe(size);
+
+// Masking keys come from a pooled buffer of cryptographically random bytes (RFC 6455 §5.3).
+const maskPool = Buffer.allocUnsafe(8192);
+let maskOffset = maskPool.length;
+function nextMask(): number {
+  if (maskOffset === maskPool.length) {
+    randomFillSync(maskPool);
+    maskOffset = 0;
+  }
+  const mask = maskPool.readUInt32BE(maskOffset);
+  maskOffset += 4;
+  return mask;
+}
+
+// Writes are corked on first use in a tick and uncorked together on the next tick, so many sends
+// to one connection in a tick leave in one syscall.
+let corked: WebSocket[] = [];
+let flushScheduled = false;
+function flushCorked(): void {
+  const list = corked;
+  corked = [];
+  flushScheduled = false;
+  for (const ws of list) ws._uncork();
+}
+
+/** A message framed once, to be written to many connections with {@link WebSocket.sendPrepared}. */
+export interface PreparedMessage {
+  /** The complete unmasked frame (header + payload), as a server sends it. */
+  readonly frame: Buffer;
+  /** The payload alone (used to re-frame with a mask on client connections). */
+  readonly payload: Buffer;
+  readonly binary: boolean;
+}
+
+/**
+ * Frames a message once (unmasked, server role) so a broadcast writes the same bytes to every recipient.
+ *
+ * @example
+ * const msg = prepareMessage(JSON.stringify(update));
+ * for (const client of wss.clients) client.sendPrepared(msg);
+ */
+export function prepareMessage(data: WebSocketData, options: { binary?: boolean } = {}): PreparedMessage {
+  const payload = toBuffer(data);
+  const binary = options.binary ?? typeof data !== 'string';
+  const headerSize = frameHeaderLength(payload.length, false);
+  const frame = Buffer.allocUnsafe(headerSize + payload.length);
+  writeFrameHeader(frame, 0, binary ? OPCODE_BINARY : OPCODE_TEXT, payload.length, true, false);
+  payload.copy(frame, headerSize);
+  return { frame, payload: frame.subarray(headerSize), binary };
+}
+
+function toBuffer(data: WebSocketData): Buffer {
+  if (typeof data === 'string') return Buffer.from(data);
+  if (Buffer.isBuffer(data)) return data;
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  if (Array.isArray(data)) return Buffer.concat(data as readonly Uint8Array[]);
+  return Buffer.from(String(data));
+}
+
+/** Minimal WHATWG-style event objects (Node 20 lacks a global CloseEvent). */
+export class WebSocketEvent {
+  constructor(readonly type: string, readonly target: WebSocket) {}
+}
+export class MessageEvent extends WebSocketEvent {
+  constructor(target: WebSocket, readonly data: string | MessageData) {
+    super('message', target);
+  }
+}
+export class CloseEvent extends WebSocketEvent {
+  constructor(target: WebSocket, readonly code: number, readonly reason: string, readonly wasClean: boolean) {
+    super('close', target);
+  }
+}
+export class ErrorEvent extends WebSocketEvent {
+  readonly message: string;
+  constructor(target: WebSocket, readonly error: unknown) {
+    super('error', target);
+    this.message = error instanceof Error ? error.message : String(error);
+  }
+}
+
+type EventListenerFn = (event: any) => void;
+type EventListenerLike = EventListenerFn | { handleEvent(event: any): void };
+const kListener = Symbol('switchboard.listener');
+const kOnProperty = Symbol('switchboard.onProperty');
+type Wrapper = ((...args: any[]) => void) & { [kListener]?: EventListenerLike; [kOnProperty]?: boolean };
+
+type OwnedSocket = Duplex & { _switchboardWs?: WebSocket };
+
+/** Typed EventEmitter events of {@link WebSocket}. */
+export interface WebSocket {
+  on(event: 'open', listener: () => void): this;
+  on(event: 'message', listener: (data: MessageData, isBinary: boolean) => void): this;
+  on(event: 'close', listener: (code: number, reason: Buffer) => void): this;
+  on(event: 'error', listener: (error: Error & { code?: string; closeCode?: number }) => void): this;
+  on(event: 'ping' | 'pong', listener: (data: Buffer) => void): this;
+  on(event: 'drain', listener: () => void): this;
+  on(event: 'upgrade', listener: (response: http.IncomingMessage) => void): this;
+  on(event: 'unexpected-response', listener: (request: http.ClientRequest, response: http.IncomingMessage) => void): this;
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  once(event: 'open', listener: () => void): this;
+  once(event: 'message', listener: (data: MessageData, isBinary: boolean) => void): this;
+  once(event: 'close', listener: (code: number, reason: Buffer) => void): this;
+  once(event: 'error', listener: (error: Error & { code?: string; closeCode?: number }) => void): this;
+  once(event: 'ping' | 'pong', listener: (data: Buffer) => void): this;
+  once(event: 'drain', listener: () => void): this;
+  once(event: 'upgrade', listener: (response: http.IncomingMessage) => void): this;
+  once(event: 'unexpected-response', listener: (request: http.ClientRequest, response: http.IncomingMessage) => void): this;
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+/**
+ * A WebSocket connection.
+ *
+ * @example
+ * const ws = new WebSocket('ws://localhost:8080');
+ * ws.on('open', () => ws.send('hello'));
+ * ws.on('message', (data, isBinary) => console.log(isBinary ? data : data.toString()));
+ *
+ * @example WHATWG style (browser code runs unchanged)
+ * ws.onmessage = (event) => console.log(event.data);
+ */
+export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTarget {
+  static readonly CONNECTING = CONNECTING;
+  static readonly OPEN = OPEN;
+  static readonly CLOSING = CLOSING;
+  static readonly CLOSED = CLOSED;
+  get CONNECTING(): 0 {
+    return CONNECTING;
+  }
+  get OPEN(): 1 {
+    return OPEN;
+  }
+  get CLOSING(): 2 {
+    return CLOSING;
+  }
+  get CLOSED(): 3 {
+    return CLOSED;
+  }
+
+  /** @internal set by the server heartbeat while a ping is unanswered. */
+  _pingPending = false;
+
+  private _readyState: number = CONNECTING;
+  private _binaryType: BinaryType = 'nodebuffer';
+  private _socket: OwnedSocket | null = null;
+  private _parser: FrameParser | null = null;
+  private _isServer = false;
+  private _protocol = '';
+  private _extensions = '';
+  private _url = '';
+  private _closeFrameSent = false;
+  private _closeFrameReceived = false;
+  private _closeCode = CLOSE_ABNORMAL;
+  private _closeReason: Buffer = EMPTY;
+  private _closeDeadline: Deadline | null = null;
+  private _isCorked = false;
+  private _userPaused = false;
+  private _fragmenting = false;
+  private _settings: ConnectionSettings = DEFAULT_SETTINGS;
+  private _tracker: ConnectionTracker | null = null;
+  // permessage-deflate
+  private _deflate: PerMessageDeflate | null = null;
+  private _sendQueue: Array<() => void> | null = null;
+  private _queuedBytes = 0;
+  private _compressing = false;
+  // Client handshake
+  private _request: http.ClientRequest | null = null;
+  private _handshakeDeadline: Deadline | null = null;
+
+  /**
+   * Opens a client connection to `address` (`ws:`, `wss:`, `http:` or `https:` URL).
+   * `null` creates an unattached connection (used by {@link WebSocketServer}).
+   */
+  constructor(address: string | URL | null, protocols?: string | string[] | ClientOptions, options?: ClientOptions) {
+    super();
+    if (address === null) return;
+    if (protocols !== undefined && typeof protocols === 'object' && !Array.isArray(protocols)) {
+      options = protocols;
+      protocols = undefined;
+    }
+    this._connect(address, protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : protocols, options ?? {});
+  }
+
+  /** Connection state: CONNECTING 0, OPEN 1, CLOSING 2, CLOSED 3. */
+  get readyState(): number {
+    return this._readyState;
+  }
+  /** The negotiated subprotocol, or ''. */
+  get protocol(): string {
+    return this._protocol;
+  }
+  /** The negotiated extensions header value, or ''. */
+  get extensions(): string {
+    return this._extensions;
+  }
+  /** The URL this client connected to ('' on server connections). */
+  get url(): string {
+    return this._url;
+  }
+  /** Bytes queued for sending but not yet handed to the OS. */
+  get bufferedAmount(): number {
+    const socket = this._socket;
+    return (socket === null ? 0 : socket.writableLength) + this._queuedBytes;
+  }
+  /** Whether this is the server side of the connection. */
+  get isServer(): boolean {
+    return this._isServer;
+  }
+  /** Whether reading is paused with {@link pause}. */
+  get isPaused(): boolean {
+    return this._userPaused;
+  }
+  /** How binary messages are delivered: 'nodebuffer' (default), 'arraybuffer', 'fragments' or 'blob'. */
+  get binaryType(): BinaryType {
+    return this._binaryType;
+  }
+  set binaryType(type: BinaryType) {
+    if (type === 'nodebuffer' || type === 'arraybuffer' || type === 'fragments' || type === 'blob') this._binaryType = type;
+  }
+
+  // ---------------------------------------------------------------- setup
+
+  /** @internal Attaches an upgraded socket. `head` holds bytes that arrived after the handshake. */
+  _setSocket(socket: Duplex, head: Buffer, options: AttachOptions): void {
+    this._isServer = options.isServer;
+    const settings = options.settings;
+    this._settings = settings;
+    this._tracker = options.tracker ?? null;
+    this._protocol = options.protocol ?? '';
+    this._extensions = options.extensions ?? '';
+    if (options.deflate !== undefined) {
+      this._deflate = new PerMessageDeflate(options.deflate.params, options.isServer, {
+        ...options.deflate.options,
+        maxPayload: settings.maxPayload,
+      });
+    }
+    this._parser = new FrameParser(this, {
+      expectMasked: options.isServer,
+      maxPayload: settings.maxPayload,
+      allowCompression: this._deflate !== null,
+      alloc: allocUnsafe,
+      isUtf8,
+      skipUtf8Validation: !settings.validateUtf8,
+    });
+    // Bytes read past the handshake go back into the socket so they are parsed first, in order.
+    if (head.length > 0) socket.unshift(head);
+    const owned = socket as OwnedSocket;
+    owned._switchboardWs = this;
+    this._socket = owned;
+    if (socket instanceof net.Socket) {
+      socket.setTimeout(0);
+      socket.setNoDelay(true);
+    }
+    socket.on('data', socketOnData);
+    socket.on('end', socketOnEnd);
+    socket.on('close', socketOnClose);
+    socket.on('error', socketOnError);
+    socket.on('drain', socketOnDrain);
+    this._readyState = OPEN;
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  /**
+   * Sends a message. Strings go as text unless `binary` is set; everything else as binary.
+   * Returns false when the message was not queued (not open, or refused by the backpressure policy).
+   * Throws if the connection is still CONNECTING.
+   */
+  send(data: WebSocketData, cb?: (error?: Error) => void): boolean;
+  send(data: WebSocketData, options: { binary?: boolean; compress?: boolean; fin?: boolean }, cb?: (error?: Error) => void): boolean;
+  send(
+    data: WebSocketData,
+    options?: { binary?: boolean; compress?: boolean; fin?: boolean } | ((error?: Error) => void),
+    cb?: (error?: Error) => void,
+  ): boolean {
+    if (typeof options === 'function') {
+      cb = options;
+      options = undefined;
+    }
+    if (this._readyState === CONNECTING) throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
+    if (typeof data === 'number') data = String(data);
+    if (this._readyState !== OPEN || this._closeFrameSent) {
+      if (cb) process.nextTick(cb, notOpenError(this._readyState));
+      return false;
+    }
+    const binary = options?.binary ?? typeof data !== 'string';
+    const fin = options?.fin ?? true;
+    let payload: string | Buffer;
+    let length: number;
+    if (typeof data === 'string') {
+      payload = data;
+      length = Buffer.byteLength(data);
+    } else {
+      payload = toBuffer(data);
+      length = payload.length;
+    }
+    if (!this._admit(length, cb)) return false;
+    const opcode = this._fragmenting ? OPCODE_CONTINUATION : binary ? OPCODE_BINARY : OPCODE_TEXT;
+    this._fragmenting = !fin;
+    const deflate = this._deflate;
+    if (deflate !== null) {
+      // The first fragment decides whether the whole message is compressed (RFC 7692 §6.1).
+      const compress = opcode === OPCODE_CONTINUATION
+        ? this._compressingMessage
+        : (options?.compress ?? true) && length >= deflate.threshold;
+      this._compressingMessage = compress && !fin;
+      if (compress) {
+        this._sendCompressed(opcode, typeof payload === 'string' ? Buffer.from(payload) : payload, length, fin, cb);
+        return true;
+      }
+    }
+    if (this._sendQueue !== null) {
+      this._queuedBytes += length;
+      this._sendQueue.push(() => {
+        this._queuedBytes -= length;
+        this._writeFrame(opcode, payload, length, fin, false, cb);
+      });
+    } else {
+      this._writeFrame(opcode, payload, length, fin, false, cb);
+    }
+    return true;
+  }
+  private _compressingMessage = false;
+
+  /**
+   * Sends a message framed once with {@link prepareMessage}: the same bytes go to every server-side
+   * connection without copying. Client connections re-frame it with a mask.
+   */
+  sendPrepared(message: PreparedMessage, cb?: (error?: Error) => void): boolean {
+    if (this._readyState !== OPEN || this._closeFrameSent || this._fragmenting) {
+      if (this._readyState === CONNECTING) throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
+      if (cb) process.nextTick(cb, notOpenError(this._readyState));
+      return false;
+    }
+    const length = message.frame.length;
+    if (!this._admit(length, cb)) return false;
+    const write = (): void => {
+      if (this._isServer) this._write(message.frame, cb);
+      else this._writeFrame(message.binary ? OPCODE_BINARY : OPCODE_TEXT, message.payload, message.payload.length, true, false, cb);
+    };
+    if (this._sendQueue !== null) {
+      this._queuedBytes += length;
+      this._sendQueue.push(() => {
+        this._queuedBytes -= length;
+        write();
+      });
+    } else {
+      write();
+    }
+    return true;
+  }
+
+  /** Sends a ping (payload at most 125 bytes). */
+  ping(data?: WebSocketData, cb?: (error?: Error) => void): void {
+    this._sendControl(OPCODE_PING, data, cb);
+  }
+
+  /** Sends an unsolicited pong (payload at most 125 bytes). */
+  pong(data?: WebSocketData, cb?: (error?: Error) => void): void {
+    this._sendControl(OPCODE_PONG, data, cb);
+  }
+
+  private _sendControl(opcode: number, data: WebSocketData | undefined, cb?: (error?: Error) => void): void {
+    if (this._readyState === CONNECTING) throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
+    const payload = data === undefined ? EMPTY : toBuffer(data);
+    if (payload.length > MAX_CONTROL_PAYLOAD) throw new RangeError('The data size must not be greater than 125 bytes');
+    if (this._readyState !== OPEN || this._closeFrameSent) {
+      if (cb) process.nextTick(cb, notOpenError(this._readyState));
+      return;
+    }
+    this._ordered(() => this._writeFrame(opcode, payload, payload.length, true, false, cb));
+  }
+
+  /** Checks the outgoing buffer cap; applies the backpressure policy when crossed. */
+  private _admit(length: number, cb?: (error?: Error) => void): boolean {
+    const buffered = this.bufferedAmount;
+    const settings = this._settings;
+    if (buffered === 0 || buffered + length <= settings.maxBufferedAmount) return true;
+    const error = new WebSocketProtocolError(
+      'WS_ERR_BUFFERED_AMOUNT_EXCEEDED',
+      `sending would buffer more than ${settings.maxBufferedAmount} bytes`,
+      settings.backpressureCloseCode,
+    );
+    if (cb) process.nextTick(cb, error);
+    if (settings.backpressure === 'terminate') this.terminate();
+    else if (settings.backpressure === 'close') this._closeWith(settings.backpressureCloseCode, 'slow consumer');
+    return false;
+  }
+
+  /** Runs `write` now, or after in-flight compressions so frames keep their order. */
+  private _ordered(write: () => void): void {
+    if (this._sendQueue !== null) this._sendQueue.push(write);
+    else write();
+  }
+
+  private _sendCompressed(opcode: number, data: Buffer, length: number, fin: boolean, cb?: (error?: Error) => void): void {
+    const rsv1 = opcode !== OPCODE_CONTINUATION;
+    const run = (): void => {
+      this._compressing = true;
+      this._deflate!.compress(data, fin, (error, out) => {
+        if (this._sendQueue === null) {
+          // The connection closed meanwhile.
+          if (cb) cb(error ?? notOpenError(this._readyState));
+          return;
+        }
+        this._queuedBytes -= length;
+        this._compressing = false;
+        if (error || this._socket === null) {
+          if (cb) cb(error ?? notOpenError(this._readyState));
+        } else {
+          this._writeFrame(opcode, out!, out!.length, fin, rsv1, cb);
+        }
+        this._dequeue();
+      });
+    };
+    this._queuedBytes += length;
+    if (this._sendQueue === null) {
+      this._sendQueue = [];
+      run();
+    } else {
+      this._sendQueue.push(run);
+    }
+  }
+
+  private _dequeue(): void {
+    const queue = this._sendQueue;
+    if (queue === null) return;
+    while (queue.length > 0 && !this._compressing) queue.shift()!();
+    if (queue.length === 0 && !this._compressing && this._sendQueue === queue) this._sendQueue = null;
+  }
+
+  private _writeFrame(
+    opcode: number,
+    payload: string | Buffer,
+    length: number,
+    fin: boolean,
+    rsv1: boolean,
+    cb?: (error?: Error) => void,
+  ): void {
+    const socket = this._socket;
+    if (socket === null || socket.destroyed) {
+      if (cb) process.nextTick(cb, notOpenError(this._readyState));
+      return;
+    }
+    const mask = this._isServer ? undefined : nextMask();
+    const headerSize = frameHeaderLength(length, mask !== undefined);
+    if (length <= COPY_THRESHOLD || mask !== undefined) {
+      // One buffer for header and payload; clients must copy anyway to mask without touching user data.
+      const frame = Buffer.allocUnsafe(headerSize + length);
+      writeFrameHeader(frame, 0, opcode, length, fin, rsv1, mask);
+      if (typeof payload === 'string') frame.write(payload, headerSize, length, 'utf8');
+      else payload.copy(frame, headerSize);
+      if (mask !== undefined) applyMask(frame.subarray(headerSize), mask);
+      this._write(frame, cb);
+    } else {
+      const header = Buffer.allocUnsafe(headerSize);
+      writeFrameHeader(header, 0, opcode, length, fin, rsv1);
+      this._write(header);
+      this._write(payload, cb);
+    }
+  }
+
+  private _write(data: Buffer | string, cb?: (error?: Error) => void): void {
+    const socket = this._socket!;
+    if (!this._isCorked) {
+      this._isCorked = true;
+      socket.cork();
+      corked.push(this);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        process.nextTick(flushCorked);
+      }
+    }
+    if (cb === undefined) socket.write(data);
+    else socket.write(data, (error?: Error | null) => cb(error ?? undefined));
+  }
+
+  /** @internal */
+  _uncork(): void {
+    this._isCorked = false;
+    this._socket?.uncork();
+  }
+
+  // ---------------------------------------------------------------- closing
+
+  /**
+   * Starts the closing handshake (RFC 6455 §7.1.2). `code` must be 1000, 1001-1003, 1007-1014 or
+   * 3000-4999; `reason` at most 123 bytes of UTF-8.
+   */
+  close(code?: number, reason?: string | Buffer): void {
+    if (this._readyState === CLOSED) return;
+    if (this._readyState === CONNECTING) {
+      this._abortHandshake(new Error('WebSocket was closed before the connection was established'));
+      return;
+    }
+    const payload = buildClosePayload(code, reason);
+    this._sendClose(payload);
+  }
+
+  private _closeWith(code: number, reason: string): void {
+    if (this._readyState === OPEN || this._readyState === CLOSING) this._sendClose(buildClosePayload(code, reason));
+  }
+
+  private _sendClose(payload: Uint8Array): void {
+    if (this._closeFrameSent) {
+      if (this._closeFrameReceived && this._isServer) this._socket?.end();
+      return;
+    }
+    this._readyState = CLOSING;
+    this._closeFrameSent = true;
+    this._fragmenting = false;
+    const data = Buffer.from(payload.buffer, payload.byteOffset, payload.length);
+    this._ordered(() => {
+      this._writeFrame(OPCODE_CLOSE, data, data.length, true, false);
+      // RFC 6455 §7.1.1: once both close frames went, the server closes TCP first.
+      if (this._closeFrameReceived && this._isServer) this._socket?.end();
+    });
+    this._armCloseTimer();
+  }
+
+  private _armCloseTimer(): void {
+    if (this._closeDeadline === null && this._socket !== null) {
+      this._closeDeadline = addDeadline(this._settings.closeTimeout, this, DEADLINE_CLOSE);
+    }
+  }
+
+  /** Destroys the socket at once, without a closing handshake. */
+  terminate(): void {
+    if (this._readyState === CLOSED) return;
+    if (this._readyState === CONNECTING) {
+      this._abortHandshake(new Error('WebSocket was closed before the connection was established'));
+      return;
+    }
+    this._readyState = CLOSING;
+    this._parser?.stop();
+    this._socket?.destroy();
+  }
+
+  /** Stops reading from the socket (events stop until {@link resume}). */
+  pause(): void {
+    if (this._readyState === CONNECTING || this._readyState === CLOSED) return;
+    this._userPaused = true;
+    this._parser?.pause();
+    this._socket?.pause();
+  }
+
+  /** Resumes reading after {@link pause}. */
+  resume(): void {
+    if (this._readyState === CONNECTING || this._readyState === CLOSED || !this._userPaused) return;
+    this._userPaused = false;
+    this._parser?.resume();
+    if (!this._parser?.paused) this._socket?.resume();
+  }
+
+  /** @internal */
+  onDeadline(kind: number): void {
+    if (kind === DEADLINE_CLOSE) {
+      this._closeDeadline = null;
+      this._socket?.destroy();
+    } else if (kind === DEADLINE_HANDSHAKE) {
+      this._handshakeDeadline = null;
+      this._abortHandshake(new Error('Opening handshake has timed out'));
+    }
+  }
+
+  // ---------------------------------------------------------------- FrameHandler (parser events)
+
+  /** @internal */
+  onMessage(data: Uint8Array, isBinary: boolean, compressed: boolean): void {
+    if (!compressed) {
+      this._emitMessage(data as Buffer, isBinary);
+      return;
+    }
+    const parser = this._parser!;
+    parser.pause();
+    this._socket?.pause();
+    this._deflate!.decompress(data as Buffer, true, (error, out) => {
+      if (this._readyState === CLOSED || parser.stopped) return;
+      if (error) {
+        parser.stop();
+        this.onProtocolError(error instanceof WebSocketProtocolError
+          ? error
+          : new WebSocketProtocolError('WS_ERR_INVALID_COMPRESSED_DATA', error.message));
+        return;
+      }
+      if (!isBinary && this._settings.validateUtf8 && utf8Validate(UTF8_ACCEPT, out!, 0, out!.length, isUtf8) !== UTF8_ACCEPT) {
+        parser.stop();
+        this.onProtocolError(new WebSocketProtocolError('WS_ERR_INVALID_UTF8', 'invalid UTF-8 in text message'));
+        return;
+      }
+      this._emitMessage(out!, isBinary);
+      if (!this._userPaused) {
+        parser.resume();
+        if (!parser.paused) this._socket?.resume();
+      }
+    });
+  }
+
+  private _emitMessage(data: Buffer, isBinary: boolean): void {
+    if (this._readyState !== OPEN && this._readyState !== CLOSING) return;
+    this.emit('message', isBinary ? this._binaryData(data) : data, isBinary);
+  }
+
+  private _binaryData(data: Buffer): MessageData {
+    switch (this._binaryType) {
+      case 'nodebuffer':
+        return data;
+      case 'arraybuffer':
+        return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
+          ? (data.buffer as ArrayBuffer)
+          : (data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
+      case 'fragments':
+        return [data];
+      case 'blob':
+        return new Blob([data]) as unknown as MessageData;
+    }
+  }
+
+  /** @internal */
+  onPing(data: Uint8Array): void {
+    // RFC 6455 §5.5.2: answer with a pong carrying the same data, unless closing.
+    if (this._settings.autoPong && this._readyState === OPEN && !this._closeFrameSent) {
+      this._ordered(() => this._writeFrame(OPCODE_PONG, data as Buffer, data.length, true, false));
+    }
+    this.emit('ping', data as Buffer);
+  }
+
+  /** @internal */
+  onPong(data: Uint8Array): void {
+    this._pingPending = false;
+    this.emit('pong', data);
+  }
+
+  /** @internal */
+  onClose(code: number, reason: Uint8Array): void {
+    this._closeFrameReceived = true;
+    this._closeCode = code;
+    this._closeReason = reason as Buffer;
+    if (!this._closeFrameSent) {
+      // RFC 6455 §5.5.1: echo the status code; an empty close is answered with an empty one.
+      this._sendClose(code === CLOSE_NO_STATUS ? new Uint8Array(0) : buildClosePayload(code));
+    } else if (this._isServer) {
+      this._socket?.end();
+    }
+    this._armCloseTimer();
+  }
+
+  /** @internal */
+  onProtocolError(error: WebSocketProtocolError): void {
+    // RFC 6455 §7.1.7: fail the connection: send a close frame with the reason, then close TCP.
+    this._closeCode = error.closeCode;
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    if (this._readyState === CLOSED) return;
+    if (!this._closeFrameSent) this._sendClose(buildClosePayload(error.closeCode));
+    this._ordered(() => this._socket?.end());
+    this._armCloseTimer();
+  }
+
+  // ---------------------------------------------------------------- socket events
+
+  /** @internal */
+  _onSocketData(chunk: Buffer): void {
+    const parser = this._parser!;
+    parser.push(chunk);
+    if (parser.paused && !this._socket!.isPaused()) this._socket!.pause();
+  }
+
+  /** @internal */
+  _onSocketEnd(): void {
+    // The peer closed its side: close ours too (the server may be closing TCP first).
+    this._readyState = CLOSING;
+    this._socket?.end();
+  }
+
+  /** @internal */
+  _onSocketClose(): void {
+    const socket = this._socket!;
+    socket.off('data', socketOnData);
+    socket.off('end', socketOnEnd);
+    socket.off('close', socketOnClose);
+    socket.off('drain', socketOnDrain);
+    cancelDeadline(this._closeDeadline);
+    this._closeDeadline = null;
+    this._parser?.stop();
+    this._deflate?.close();
+    this._sendQueue = null;
+    this._queuedBytes = 0;
+    this._readyState = CLOSED;
+    this._tracker?._connectionClosed(this);
+    this._tracker = null;
+    this.emit('close', this._closeCode, this._closeReason);
+  }
+
+  /** @internal */
+  _onSocketDrain(): void {
+    this.emit('drain');
+  }
+
+  /** Whether both close frames were exchanged (WHATWG `wasClean`). */
+  get wasClean(): boolean {
+    return this._closeFrameSent && this._closeFrameReceived;
+  }
+
+  // ---------------------------------------------------------------- client handshake
+
+  private _connect(address: string | URL, protocols: string[], options: ClientOptions): void {
+    let url: URL;
+    try {
+      url = address instanceof URL ? address : new URL(address);
+    } catch {
+      throw new SyntaxError(`Invalid URL: ${String(address)}`);
+    }
+    if (url.protocol === 'http:') url.protocol = 'ws:';
+    else if (url.protocol === 'https:') url.protocol = 'wss:';
+    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+      throw new SyntaxError('The URL\'s protocol must be one of "ws:", "wss:", "http:" or "https:"');
+    }
+    if (url.hash) throw new SyntaxError('The URL contains a fragment identifier');
+    const seen = new Set<string>();
+    for (const protocol of protocols) {
+      if (!isToken(protocol) || seen.has(protocol)) throw new SyntaxError('An invalid or duplicated subprotocol was specified');
+      seen.add(protocol);
+    }
+    this._url = url.href;
+    const secure = url.protocol === 'wss:';
+    const key = randomBytes(16).toString('base64');
+    const {
+      headers: userHeaders,
+      handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT,
+      perMessageDeflate = true,
+      origin,
+      maxPayload,
+      maxBufferedAmount,
+      backpressure,
+      backpressureCloseCode,
+      autoPong,
+      closeTimeout,
+      skipUTF8Validation,
+      ...requestOptions
+    } = options;
+    const settings = resolveSettings({ maxPayload, maxBufferedAmount, backpressure, backpressureCloseCode, autoPong, closeTimeout, skipUTF8Validation });
+    const deflateOptions: PerMessageDeflateOptions | null =
+      perMessageDeflate === false ? null : perMessageDeflate === true ? {} : perMessageDeflate;
+    const headers: Record<string, string> = {
+      ...userHeaders,
+      'Sec-WebSocket-Version': WS_VERSION,
+      'Sec-WebSocket-Key': key,
+      Connection: 'Upgrade',
+      Upgrade: 'websocket',
+    };
+    if (deflateOptions !== null) headers['Sec-WebSocket-Extensions'] = deflateOffer(deflateOptions);
+    if (protocols.length > 0) headers['Sec-WebSocket-Protocol'] = protocols.join(',');
+    if (origin !== undefined) headers['Origin'] = origin;
+    const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    const requestInit: https.RequestOptions = {
+      ...requestOptions,
+      protocol: secure ? 'https:' : 'http:',
+      hostname,
+      port: url.port || (secure ? 443 : 80),
+      path: url.pathname + url.search,
+      method: 'GET',
+      headers,
+    };
+    if (url.username || url.password) requestInit.auth = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    if (requestInit.agent === undefined && requestInit.createConnection === undefined) {
+      requestInit.createConnection = (secure
+        ? (opts: any) => tls.connect({ ...opts, servername: opts.servername ?? (net.isIP(hostname) ? undefined : hostname) })
+        : (opts: any) => net.connect(opts)) as any;
+    }
+    const request = (secure ? https : http).request(requestInit);
+    this._request = request;
+    if (handshakeTimeout > 0) this._handshakeDeadline = addDeadline(handshakeTimeout, this, DEADLINE_HANDSHAKE);
+
+    request.on('error', (error) => {
+      if (this._request !== request) return;
+      this._abortHandshake(error);
+    });
+    request.on('response', (res) => {
+      if (this._request !== request) return;
+      if (this.listenerCount('unexpected-response') > 0) {
+        this._request = null;
+        cancelDeadline(this._handshakeDeadline);
+        this.emit('unexpected-response', request, res);
+        this._readyState = CLOSED;
+        this.emit('close', CLOSE_ABNORMAL, EMPTY);
+      } else {
+        res.resume();
+        this._abortHandshake(new Error(`Unexpected server response: ${res.statusCode}`));
+      }
+    });
+    request.on('upgrade', (res: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (this._request !== request) {
+        socket.destroy();
+        return;
+      }
+      this.emit('upgrade', res);
+      if (this._request !== request) {
+        socket.destroy();
+        return;
+      }
+      const problem = checkUpgradeResponse(res, key, protocols);
+      if (problem !== null) {
+        socket.destroy();
+        return this._abortHandshake(new Error(problem));
+      }
+      let deflate: AttachOptions['deflate'];
+      const extensionHeader = headerValue(res.headers, 'sec-websocket-extensions');
+      if (extensionHeader !== undefined) {
+        try {
+          if (deflateOptions === null) throw new Error('Server sent a Sec-WebSocket-Extensions header but no extension was requested');
+          const params = acceptDeflateResponse(parseExtensions(extensionHeader), deflateOptions);
+          if (params !== null) deflate = { params, options: deflateOptions };
+        } catch (error) {
+          socket.destroy();
+          return this._abortHandshake(error instanceof Error ? error : new Error(String(error)));
+        }
+      }
+      this._request = null;
+      cancelDeadline(this._handshakeDeadline);
+      this._handshakeDeadline = null;
+      this._setSocket(socket, head, {
+        isServer: false,
+        settings,
+        deflate,
+        protocol: headerValue(res.headers, 'sec-websocket-protocol') ?? '',
+        extensions: deflate !== undefined ? extensionHeader! : '',
+      });
+      this.emit('open');
+    });
+    request.end();
+  }
+
+  private _abortHandshake(error: Error): void {
+    if (this._readyState !== CONNECTING) return;
+    const request = this._request;
+    this._request = null;
+    cancelDeadline(this._handshakeDeadline);
+    this._handshakeDeadline = null;
+    this._readyState = CLOSING;
+    request?.destroy();
+    // Report asynchronously so listeners added right after the constructor see it.
+    process.nextTick(() => {
+      this._readyState = CLOSED;
+      if (this.listenerCount('error') > 0) this.emit('error', error);
+      this.emit('close', CLOSE_ABNORMAL, EMPTY);
+    });
+  }
+
+  // ---------------------------------------------------------------- WHATWG surface
+
+  get onopen(): EventListenerFn | null {
+    return this._getOn('open');
+  }
+  set onopen(fn: EventListenerFn | null) {
+    this._setOn('open', fn);
+  }
+  get onmessage(): EventListenerFn | null {
+    return this._getOn('message');
+  }
+  set onmessage(fn: EventListenerFn | null) {
+    this._setOn('message', fn);
+  }
+  get onclose(): EventListenerFn | null {
+    return this._getOn('close');
+  }
+  set onclose(fn: EventListenerFn | null) {
+    this._setOn('close', fn);
+  }
+  get onerror(): EventListenerFn | null {
+    return this._getOn('error');
+  }
+  set onerror(fn: EventListenerFn | null) {
+    this._setOn('error', fn);
+  }
+
+  private _getOn(type: string): EventListenerFn | null {
+    for (const listener of this.rawListeners(type) as Wrapper[]) {
+      if (listener[kOnProperty]) return listener[kListener] as EventListenerFn;
+    }
+    return null;
+  }
+
+  private _setOn(type: string, fn: EventListenerFn | null): void {
+    for (const listener of this.rawListeners(type) as Wrapper[]) {
+      if (listener[kOnProperty]) this.removeListener(type, listener);
+    }
+    if (typeof fn === 'function') this._addWrapped(type, fn, false, true);
+  }
+
+  /** WHATWG `addEventListener` for 'open', 'message', 'close' and 'error'. */
+  addEventListener(type: string, listener: EventListenerLike, options?: { once?: boolean } | boolean): void {
+    if (typeof listener !== 'function' && typeof listener?.handleEvent !== 'function') return;
+    for (const existing of this.rawListeners(type) as Wrapper[]) {
+      if (existing[kListener] === listener && !existing[kOnProperty]) return;
+    }
+    this._addWrapped(type, listener, typeof options === 'object' && options.once === true, false);
+  }
+
+  /** WHATWG `removeEventListener`. */
+  removeEventListener(type: string, listener: EventListenerLike): void {
+    for (const existing of this.rawListeners(type) as Wrapper[]) {
+      if (existing[kListener] === listener && !existing[kOnProperty]) {
+        this.removeListener(type, existing);
+        return;
+      }
+    }
+  }
+
+  private _addWrapped(type: string, listener: EventListenerLike, once: boolean, onProperty: boolean): void {
+    const call = (event: WebSocketEvent): void => {
+      if (typeof listener === 'function') listener.call(this, event);
+      else listener.handleEvent(event);
+    };
+    let wrapper: Wrapper;
+    switch (type) {
+      case 'message':
+        wrapper = (data: MessageData, isBinary: boolean) =>
+          call(new MessageEvent(this, isBinary ? data : (data as Buffer).toString()));
+        break;
+      case 'close':
+        wrapper = (code: number, reason: Buffer) => call(new CloseEvent(this, code, reason.toString(), this.wasClean));
+        break;
+      case 'error':
+        wrapper = (error: unknown) => call(new ErrorEvent(this, error));
+        break;
+      case 'open':
+        wrapper = () => call(new WebSocketEvent('open', this));
+        break;
+      default:
+        return;
+    }
+    wrapper[kListener] = listener;
+    wrapper[kOnProperty] = onProperty;
+    if (once) this.once(type, wrapper);
+    else this.on(type, wrapper);
+  }
+}
+
+function notOpenError(readyState: number): Error {
+  return new Error(`WebSocket is not open: readyState ${readyState} (${READY_STATES[readyState]})`);
+}
+
+function socketOnData(this: OwnedSocket, chunk: Buffer): void {
+  this._switchboardWs!._onSocketData(chunk);
+}
+function socketOnEnd(this: OwnedSocket): void {
+  this._switchboardWs!._onSocketEnd();
+}
+function socketOnClose(this: OwnedSocket): void {
+  this._switchboardWs!._onSocketClose();
+}
+function socketOnError(this: OwnedSocket): void {
+  // Socket errors (e.g. ECONNRESET) end the connection; 'close' follows and reports 1006.
+  this.destroy();
+}
+function socketOnDrain(this: OwnedSocket): void {
+  this._switchboardWs!._onSocketDrain();
+}

@@ -1,0 +1,240 @@
+// WebSocket transport and the polling → WebSocket upgrade, driven by a raw `ws` client.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect as netConnect } from 'node:net';
+import { startEngine, request, pollingHandshake, until, WireClient, type Harness } from './helpers.js';
+
+const wsUrl = (h: Harness, query: string) => `ws://127.0.0.1:${h.port}${h.url(query)}`;
+
+/** Sends a raw upgrade request and returns the full HTTP response text. */
+async function rawUpgrade(h: Harness, query: string): Promise<string> {
+  const socket = netConnect(h.port, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write(
+    `GET ${h.url(query)} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  );
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  await once(socket, 'close');
+  return Buffer.concat(chunks).toString();
+}
+
+test('websocket-only session: open packet without upgrades, text and binary frames', async (t) => {
+  const h = await startEngine(t);
+  const connection = h.nextConnection();
+  const client = await WireClient.connect(wsUrl(h, 'EIO=4&transport=websocket'));
+  t.after(() => client.ws.terminate());
+  const session = await connection;
+  const open = (await client.nth(0)) as string;
+  assert.equal(open[0], '0');
+  const data = JSON.parse(open.slice(1));
+  assert.deepEqual(Object.keys(data).sort(), ['maxPayload', 'pingInterval', 'pingTimeout', 'sid', 'upgrades']);
+  assert.deepEqual(data.upgrades, []);
+  assert.equal(data.sid, session.id);
+  assert.equal(session.transport.name, 'websocket');
+
+  const got: Array<string | Buffer> = [];
+  session.on('message', (m) => got.push(m));
+  client.send('4text');
+  client.send(Buffer.from([9, 8, 7]));
+  client.send('bAQI='); // base64 binary is accepted on WebSocket too (forceBase64 clients)
+  await until(() => got.length === 3, 2000, 'messages');
+  assert.deepEqual(got, ['text', Buffer.from([9, 8, 7]), Buffer.from([1, 2])]);
+
+  session.send('hi');
+  session.send(new Uint8Array([1, 2, 3]));
+  const prepared = h.engine.prepare('shared');
+  session.sendPrepared(prepared);
+  session.sendPrepared(h.engine.prepare(new Uint8Array([4])));
+  assert.equal(await client.nth(1), '4hi');
+  assert.deepEqual(await client.nth(2), Buffer.from([1, 2, 3]), 'binary frame, no type prefix');
+  assert.equal(await client.nth(3), '4shared');
+  assert.deepEqual(await client.nth(4), Buffer.from([4]));
+});
+
+test('websocket heartbeat: ping/pong keeps the session; silence closes it with ping timeout', async (t) => {
+  const h = await startEngine(t, { pingInterval: 20, pingTimeout: 400 });
+  const connection = h.nextConnection();
+  const client = await WireClient.connect(wsUrl(h, 'EIO=4&transport=websocket'));
+  t.after(() => client.ws.terminate());
+  const session = await connection;
+  for (let i = 1; i <= 3; i++) {
+    assert.equal(await client.nth(i), '2');
+    client.send('3');
+  }
+  assert.equal(session.readyState, 'open');
+  const [reason] = await once(session, 'close');
+  assert.equal(reason, 'ping timeout');
+  await client.closed;
+});
+
+test('websocket close reasons: client close packet, peer close, parse error, too-big frame', async (t) => {
+  const h = await startEngine(t, { maxHttpBufferSize: 64 });
+  const cases: Array<[string, (c: WireClient) => void, string]> = [
+    ['close packet', (c) => c.send('1'), 'transport close'],
+    ['peer closes', (c) => c.ws.close(), 'transport close'],
+    ['unknown type', (c) => c.send('9'), 'parse error'],
+    ['empty text frame', (c) => c.send(''), 'parse error'],
+    ['bad base64', (c) => c.send('b***'), 'parse error'],
+    ['frame over maxPayload', (c) => c.send('4' + 'x'.repeat(100)), 'transport error'],
+    ['ping from client', (c) => c.send('2'), 'transport error'],
+  ];
+  for (const [name, act, expected] of cases) {
+    const connection = h.nextConnection();
+    const client = await WireClient.connect(wsUrl(h, 'EIO=4&transport=websocket'));
+    const session = await connection;
+    const closed = once(session, 'close');
+    act(client);
+    assert.equal((await closed)[0], expected, name);
+    await client.closed;
+  }
+  assert.equal(h.engine.clientsCount, 0);
+});
+
+test('server close over websocket closes the connection; forced close reported', async (t) => {
+  const h = await startEngine(t);
+  const connection = h.nextConnection();
+  const client = await WireClient.connect(wsUrl(h, 'EIO=4&transport=websocket'));
+  const session = await connection;
+  const closed = once(session, 'close');
+  session.send('bye');
+  session.close();
+  assert.equal((await closed)[0], 'forced close');
+  await client.closed;
+  assert.equal(await client.nth(1), '4bye', 'queued data flushed before closing');
+});
+
+test('refused upgrades get a raw HTTP error response with the protocol body', async (t) => {
+  const h = await startEngine(t, { allowRequest: (req, cb) => cb('nope', !req.url!.includes('deny')) });
+  const unknown = await rawUpgrade(h, 'EIO=4&transport=websocket&sid=missing');
+  assert.match(unknown, /^HTTP\/1\.1 400 Bad Request\r\n/);
+  assert.ok(unknown.endsWith('{"code":1,"message":"Session ID unknown"}'));
+  const version = await rawUpgrade(h, 'EIO=3&transport=websocket');
+  assert.ok(version.endsWith('{"code":5,"message":"Unsupported protocol version"}'));
+  const transport = await rawUpgrade(h, 'EIO=4&transport=smoke');
+  assert.ok(transport.endsWith('{"code":0,"message":"Transport unknown"}'));
+  const polling = await rawUpgrade(h, 'EIO=4&transport=polling');
+  assert.ok(polling.endsWith('{"code":3,"message":"Bad request"}'));
+  const denied = await rawUpgrade(h, 'EIO=4&transport=websocket&deny=1');
+  assert.match(denied, /^HTTP\/1\.1 403 Forbidden\r\n/);
+  assert.ok(denied.endsWith('{"code":4,"message":"nope"}'));
+
+  const disabled = await startEngine(t, { transports: ['polling'] });
+  const off = await rawUpgrade(disabled, 'EIO=4&transport=websocket');
+  assert.ok(off.endsWith('{"code":0,"message":"Transport unknown"}'));
+});
+
+test('upgrade: probe, pending GET released with noop, buffered packets delivered once and in order', async (t) => {
+  const h = await startEngine(t);
+  const connection = h.nextConnection();
+  const { sid } = await pollingHandshake(h);
+  const session = await connection;
+  const events: string[] = [];
+  session.on('upgrading', () => events.push('upgrading'));
+  session.on('upgrade', () => events.push('upgrade'));
+
+  const poll = request(h.port, 'GET', h.url(`EIO=4&transport=polling&sid=${sid}`));
+  await until(() => session.transport.writable, 2000, 'GET pending');
+  const probe = await WireClient.connect(wsUrl(h, `EIO=4&transport=websocket&sid=${sid}`));
+  t.after(() => probe.ws.terminate());
+  assert.equal(session.upgrading, true);
+  probe.send('2probe');
+  assert.equal(await probe.nth(0), '3probe', 'nothing but 3probe before the upgrade packet');
+  assert.equal((await poll).body, '6', 'pending GET released with a noop');
+  // While paused, a new GET is answered at once (noop) rather than held.
+  assert.equal((await request(h.port, 'GET', h.url(`EIO=4&transport=polling&sid=${sid}`))).body, '6');
+
+  session.send('one');
+  session.send(new Uint8Array([2]));
+  assert.equal(probe.messages.length, 1, 'buffered, not sent on the probe');
+  probe.send('5');
+  assert.equal(await probe.nth(1), '4one');
+  assert.deepEqual(await probe.nth(2), Buffer.from([2]));
+  session.send('three');
+  assert.equal(await probe.nth(3), '4three');
+  assert.deepEqual(events, ['upgrading', 'upgrade']);
+  assert.equal(session.transport.name, 'websocket');
+  assert.equal(session.upgraded, true);
+
+  // Polling is over for this session; a second WebSocket is refused.
+  const late = await request(h.port, 'GET', h.url(`EIO=4&transport=polling&sid=${sid}`));
+  assert.equal(late.status, 400);
+  assert.deepEqual(JSON.parse(late.body), { code: 3, message: 'Bad request' });
+  assert.match(await rawUpgrade(h, `EIO=4&transport=websocket&sid=${sid}`), /^HTTP\/1\.1 400/);
+
+  const got = once(session, 'message');
+  probe.send('4over ws');
+  assert.equal((await got)[0], 'over ws');
+});
+
+test('upgrade aborted: unexpected packet on the probe, or upgrade timeout; session stays on polling', async (t) => {
+  const h = await startEngine(t, { upgradeTimeout: 300 });
+  const connection = h.nextConnection();
+  const { sid } = await pollingHandshake(h);
+  const session = await connection;
+
+  const probe = await WireClient.connect(wsUrl(h, `EIO=4&transport=websocket&sid=${sid}`));
+  probe.send('4not a probe');
+  await probe.closed;
+  assert.equal(session.upgrading, false);
+  assert.equal(session.readyState, 'open');
+
+  const slow = await WireClient.connect(wsUrl(h, `EIO=4&transport=websocket&sid=${sid}`));
+  slow.send('2probe');
+  assert.equal(await slow.nth(0), '3probe');
+  await slow.closed; // no upgrade packet within upgradeTimeout
+  assert.equal(session.transport.name, 'polling');
+  assert.equal(session.readyState, 'open');
+  session.send('still polling');
+  const poll = await request(h.port, 'GET', h.url(`EIO=4&transport=polling&sid=${sid}`));
+  assert.equal(poll.body, '4still polling');
+
+  // A probe that goes away leaves the session usable as well.
+  const gone = await WireClient.connect(wsUrl(h, `EIO=4&transport=websocket&sid=${sid}`));
+  gone.ws.terminate();
+  await until(() => !session.upgrading, 2000, 'probe dropped');
+  assert.equal(session.readyState, 'open');
+});
+
+test('allowUpgrades: false refuses WebSocket upgrades of polling sessions', async (t) => {
+  const h = await startEngine(t, { allowUpgrades: false });
+  const { sid } = await pollingHandshake(h);
+  assert.match(await rawUpgrade(h, `EIO=4&transport=websocket&sid=${sid}`), /^HTTP\/1\.1 400/);
+});
+
+test('closing a session mid-upgrade closes the probe too', async (t) => {
+  const h = await startEngine(t);
+  const connection = h.nextConnection();
+  const { sid } = await pollingHandshake(h);
+  const session = await connection;
+  const probe = await WireClient.connect(wsUrl(h, `EIO=4&transport=websocket&sid=${sid}`));
+  probe.send('2probe');
+  await probe.nth(0);
+  session.close(true);
+  await probe.closed;
+  assert.equal(h.engine.clientsCount, 0);
+});
+
+test('perMessageDeflate: off by default, negotiated when enabled; compress option honoured', async (t) => {
+  const plain = await startEngine(t);
+  const offered = await WireClient.connect(wsUrl(plain, 'EIO=4&transport=websocket')); // ws offers deflate
+  t.after(() => offered.ws.terminate());
+  assert.equal(offered.ws.extensions, '');
+
+  const h = await startEngine(t, { perMessageDeflate: { threshold: 0 } });
+  const connection = h.nextConnection();
+  const client = await WireClient.connect(wsUrl(h, 'EIO=4&transport=websocket'));
+  t.after(() => client.ws.terminate());
+  const session = await connection;
+  assert.match(client.ws.extensions, /permessage-deflate/);
+  const big = 'abc'.repeat(5000);
+  const got = once(session, 'message');
+  client.send('4' + big);
+  assert.equal((await got)[0], big);
+  session.send(big);
+  session.send(big, { compress: false });
+  assert.equal(await client.nth(1), '4' + big);
+  assert.equal(await client.nth(2), '4' + big);
+});

@@ -1,0 +1,280 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import {
+  Decoder,
+  PacketType,
+  SocketIODecodeError,
+  SocketIOEncodeError,
+  decodeText,
+  encodePacket,
+  encodePacketAsync,
+  hasBinary,
+  safeJsonParse,
+  type Packet,
+} from '../../src/protocol/socketio.js';
+
+function decodeAll(parts: (string | Uint8Array)[], decoder = new Decoder()): Packet {
+  let out: Packet | null = null;
+  parts.forEach((part, i) => {
+    out = decoder.add(part);
+    if (i < parts.length - 1) assert.equal(out, null);
+  });
+  assert.ok(out);
+  return out;
+}
+
+test('encodes the examples of the protocol document', () => {
+  assert.deepEqual(encodePacket({ type: PacketType.CONNECT, nsp: '/' }), ['0']);
+  assert.deepEqual(encodePacket({ type: PacketType.CONNECT, nsp: '/admin', data: { token: '123' } }), ['0/admin,{"token":"123"}']);
+  assert.deepEqual(encodePacket({ type: PacketType.DISCONNECT, nsp: '/admin' }), ['1/admin,']);
+  assert.deepEqual(encodePacket({ type: PacketType.EVENT, nsp: '/', data: ['foo'] }), ['2["foo"]']);
+  assert.deepEqual(encodePacket({ type: PacketType.EVENT, nsp: '/', data: ['foo'], id: 12 }), ['212["foo"]']);
+  assert.deepEqual(encodePacket({ type: PacketType.ACK, nsp: '/admin', data: ['bar'], id: 13 }), ['3/admin,13["bar"]']);
+  assert.deepEqual(encodePacket({ type: PacketType.CONNECT_ERROR, nsp: '/', data: { message: 'Not authorized' } }), [
+    '4{"message":"Not authorized"}',
+  ]);
+  const bin = new Uint8Array([1, 2, 3]);
+  assert.deepEqual(encodePacket({ type: PacketType.EVENT, nsp: '/', data: ['baz', bin] }), [
+    '51-["baz",{"_placeholder":true,"num":0}]',
+    bin,
+  ]);
+  assert.deepEqual(encodePacket({ type: PacketType.ACK, nsp: '/', id: 15, data: ['bar', bin] }), [
+    '61-15["bar",{"_placeholder":true,"num":0}]',
+    bin,
+  ]);
+});
+
+test('decodes the examples, namespace up to comma or end', () => {
+  assert.deepEqual(decodeText('0'), { type: 0, nsp: '/' });
+  assert.deepEqual(decodeText('0/admin,{"token":"123"}'), { type: 0, nsp: '/admin', data: { token: '123' } });
+  assert.deepEqual(decodeText('0/custom'), { type: 0, nsp: '/custom' });
+  assert.deepEqual(decodeText('1/admin,'), { type: 1, nsp: '/admin' });
+  assert.deepEqual(decodeText('3/admin,13["bar"]'), { type: 3, nsp: '/admin', id: 13, data: ['bar'] });
+  assert.deepEqual(decodeText('2[1,2]'), { type: 2, nsp: '/', data: [1, 2] });
+  assert.deepEqual(decodeText('4"legacy"'), { type: 4, nsp: '/', data: 'legacy' });
+});
+
+test('binary attachments anywhere: Buffer, ArrayBuffer, typed arrays, DataView, nested', () => {
+  const buf = Buffer.from('buffer');
+  const ab = new Uint8Array([9, 8, 7]).buffer;
+  const f32 = new Float32Array([1.5, 2.5]);
+  const dv = new DataView(new Uint8Array([4, 5, 6, 7]).buffer, 1, 2);
+  const data = ['ev', { a: [buf, { deep: ab }], f32 }, dv, 'text', null];
+  const original = structuredClone(data.slice(3));
+  const [text, ...attachments] = encodePacket({ type: PacketType.EVENT, nsp: '/chat', id: 7, data });
+  assert.equal(
+    text,
+    '54-/chat,7["ev",{"a":[{"_placeholder":true,"num":0},{"deep":{"_placeholder":true,"num":1}}],"f32":{"_placeholder":true,"num":2}},{"_placeholder":true,"num":3},"text",null]',
+  );
+  assert.equal(attachments.length, 4);
+  assert.deepEqual([...attachments[1]!], [9, 8, 7]);
+  assert.deepEqual([...attachments[3]!], [5, 6]);
+  assert.deepEqual(data.slice(3), original, 'input untouched');
+  const packet = decodeAll([text, ...attachments]);
+  assert.equal(packet.type, PacketType.BINARY_EVENT);
+  assert.equal(packet.nsp, '/chat');
+  assert.equal(packet.id, 7);
+  const out = packet.data as [string, { a: [Uint8Array, { deep: Uint8Array }] }];
+  assert.equal(Buffer.from(out[1].a[0]).toString(), 'buffer');
+  assert.equal(out[1].a[1].deep, attachments[1]);
+});
+
+test('an EVENT/ACK flagged binary without binary data is encoded as plain', () => {
+  assert.deepEqual(encodePacket({ type: PacketType.BINARY_EVENT, nsp: '/', data: ['a'] }), ['2["a"]']);
+  assert.deepEqual(encodePacket({ type: PacketType.BINARY_ACK, nsp: '/', id: 1, data: [] }), ['31[]']);
+});
+
+test('toJSON is honoured, Dates left to JSON', () => {
+  const d = new Date(0);
+  assert.deepEqual(encodePacket({ type: PacketType.EVENT, nsp: '/', data: ['d', d] }), ['2["d","1970-01-01T00:00:00.000Z"]']);
+  const withBin = { toJSON: () => ({ b: new Uint8Array([1]) }) };
+  assert.equal(hasBinary(withBin), true);
+  const [text, bin] = encodePacket({ type: PacketType.EVENT, nsp: '/', data: ['x', withBin] });
+  assert.equal(text, '51-["x",{"b":{"_placeholder":true,"num":0}}]');
+  assert.deepEqual([...bin!], [1]);
+});
+
+test('Blob: sync encode refuses, async encode reads it', async () => {
+  const blob = new Blob([new Uint8Array([1, 2])]);
+  assert.throws(() => encodePacket({ type: PacketType.EVENT, nsp: '/', data: ['b', blob] }), SocketIOEncodeError);
+  const [text, bin] = await encodePacketAsync({ type: PacketType.EVENT, nsp: '/', data: ['b', { x: blob }] });
+  assert.equal(text, '51-["b",{"x":{"_placeholder":true,"num":0}}]');
+  assert.deepEqual([...bin!], [1, 2]);
+});
+
+test('binary packet with zero attachments completes at once', () => {
+  assert.deepEqual(new Decoder().add('50-["a"]'), { type: 5, nsp: '/', attachments: 0, data: ['a'] });
+});
+
+test('rejects malformed packets with typed errors', () => {
+  const bad: [string, string][] = [
+    ['', 'INVALID_TYPE'],
+    ['7', 'INVALID_TYPE'],
+    ['a', 'INVALID_TYPE'],
+    ['2', 'INVALID_PAYLOAD'],
+    ['2[]', 'INVALID_PAYLOAD'],
+    ['2{}', 'INVALID_PAYLOAD'],
+    ['2["connect"]', 'INVALID_PAYLOAD'],
+    ['2["disconnecting"]', 'INVALID_PAYLOAD'],
+    ['2[null]', 'INVALID_PAYLOAD'],
+    ['2abc["x"]', 'INVALID_JSON'],
+    ['2["x"', 'INVALID_JSON'],
+    ['1{}', 'INVALID_PAYLOAD'],
+    ['0[]', 'INVALID_PAYLOAD'],
+    ['0null', 'INVALID_PAYLOAD'],
+    ['3["x"]', 'INVALID_ACK_ID'],
+    ['012', 'INVALID_ACK_ID'],
+    ['21234567890123456["x"]', 'INVALID_ACK_ID'],
+    ['5["x"]', 'INVALID_ATTACHMENTS'],
+    ['5a-["x"]', 'INVALID_ATTACHMENTS'],
+    ['511-["x"]', 'TOO_MANY_ATTACHMENTS'],
+    ['599999999999-["x"]', 'INVALID_ATTACHMENTS'],
+    ['4', 'INVALID_PAYLOAD'],
+    ['4[1]', 'INVALID_PAYLOAD'],
+  ];
+  for (const [input, code] of bad) {
+    assert.throws(
+      () => new Decoder().add(input),
+      (err: unknown) => err instanceof SocketIODecodeError && err.code === code,
+      `${JSON.stringify(input)} -> ${code}`,
+    );
+  }
+});
+
+test('maxAttachments is an option', () => {
+  assert.throws(() => new Decoder({ maxAttachments: 1 }).add('52-["a"]'), { code: 'TOO_MANY_ATTACHMENTS' });
+  assert.equal(new Decoder({ maxAttachments: 20 }).add('520-["a"]'), null);
+});
+
+test('attachment sequencing errors', () => {
+  const d = new Decoder();
+  assert.throws(() => d.add(new Uint8Array([1])), { code: 'UNEXPECTED_BINARY' });
+  assert.equal(d.add('51-["a",{"_placeholder":true,"num":0}]'), null);
+  assert.equal(d.waiting, true);
+  assert.throws(() => d.add('2["b"]'), { code: 'UNEXPECTED_TEXT' });
+  assert.equal(d.waiting, false);
+  assert.equal(d.add('51-["a",{"_placeholder":true,"num":3}]'), null);
+  assert.throws(() => d.add(new Uint8Array([1])), { code: 'INVALID_PLACEHOLDER' });
+  assert.equal(d.add('51-["a",{"_placeholder":true,"num":"0"}]'), null);
+  assert.throws(() => d.add(new Uint8Array([1])), { code: 'INVALID_PLACEHOLDER' });
+  // after errors the decoder works again
+  assert.deepEqual(d.add('2["ok"]'), { type: 2, nsp: '/', data: ['ok'] });
+});
+
+test('JSON decoding never pollutes prototypes', () => {
+  const p = decodeText('2["x",{"__proto__":{"polluted":true},"a":{"constructor":{"prototype":{"polluted":true}}},"b":{"constructor":"ok"}}]');
+  const obj = (p.data as unknown[])[1] as Record<string, unknown>;
+  assert.equal(Object.prototype.hasOwnProperty.call(obj, '__proto__'), false);
+  assert.deepEqual(Object.keys(obj), ['a', 'b']);
+  assert.deepEqual(obj.a, {});
+  assert.deepEqual(obj.b, { constructor: 'ok' });
+  const merged = Object.assign({}, obj, (p.data as unknown[])[1]);
+  assert.equal((merged as Record<string, unknown>).polluted, undefined);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  assert.deepEqual(safeJsonParse('{"__proto__":1,"k":2}'), { k: 2 });
+});
+
+// --- properties -------------------------------------------------------------------------------
+
+const jsonValue = fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.parse(JSON.stringify(v)) as unknown);
+const binary = fc.uint8Array({ maxLength: 16 }).map((b) => Buffer.from(b) as Uint8Array);
+const valueWithBinary: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+  value: fc.oneof({ depthSize: 'small' }, jsonValue, binary, fc.array(tie('value'), { maxLength: 4 }), fc.dictionary(fc.string({ maxLength: 5 }).filter((k) => k !== '__proto__'), tie('value'), { maxKeys: 3 })),
+})).value;
+const nsp = fc.oneof(fc.constant('/'), fc.string({ maxLength: 10 }).map((s) => '/' + s.replace(/,/g, '')));
+const eventName = fc.oneof(
+  fc.string({ maxLength: 10 }).filter((s) => !['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener'].includes(s)),
+  fc.integer(),
+);
+
+/** Our decoder hands back the exact attachment objects; compare binaries by content. */
+function normalize(v: unknown): unknown {
+  if (v instanceof Uint8Array) return { bin: [...v] };
+  if (Array.isArray(v)) return v.map(normalize);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, normalize(x)]));
+  return v;
+}
+
+test('property: events and acks round trip, including binary', () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom(PacketType.EVENT, PacketType.ACK),
+      nsp,
+      fc.option(fc.nat(), { nil: undefined }),
+      eventName,
+      fc.array(valueWithBinary, { maxLength: 4 }),
+      (type, ns, id, name, args) => {
+        const data = type === PacketType.EVENT ? [name, ...args] : args;
+        const ackId = type === PacketType.ACK ? (id ?? 0) : id;
+        const parts = encodePacket({ type, nsp: ns, id: ackId, data });
+        fc.pre(parts.length - 1 <= 10);
+        const packet = decodeAll(parts);
+        assert.equal(packet.nsp, ns);
+        assert.equal(packet.id, ackId);
+        assert.deepEqual(normalize(packet.data), normalize(JSON.parse(JSON.stringify(data, (_k, v) => (v instanceof Uint8Array || (v && v.type === 'Buffer') ? { bin: [...(v.data ?? v)] } : v)))));
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('property: CONNECT / CONNECT_ERROR / DISCONNECT round trip', () => {
+  fc.assert(
+    fc.property(nsp, fc.dictionary(fc.string({ maxLength: 5 }).filter((k) => k !== '__proto__'), jsonValue, { maxKeys: 4 }), (ns, rawAuth) => {
+      const auth = JSON.parse(JSON.stringify(rawAuth)) as Record<string, unknown>;
+      assert.deepEqual(decodeText(encodePacket({ type: PacketType.CONNECT, nsp: ns, data: auth })[0]), { type: 0, nsp: ns, data: auth });
+      assert.deepEqual(decodeText(encodePacket({ type: PacketType.CONNECT_ERROR, nsp: ns, data: { message: 'm', data: auth } })[0]), {
+        type: 4,
+        nsp: ns,
+        data: { message: 'm', data: auth },
+      });
+      assert.deepEqual(decodeText(encodePacket({ type: PacketType.DISCONNECT, nsp: ns })[0]), { type: 1, nsp: ns });
+    }),
+    { numRuns: 200 },
+  );
+});
+
+function onlyTypedErrors(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    if (!(err instanceof SocketIODecodeError)) throw err;
+  }
+}
+
+test('property: random strings only ever throw SocketIODecodeError', () => {
+  const packetish = fc
+    .tuple(fc.constantFrom('0', '1', '2', '3', '4', '5', '6', '7', 'x', ''), fc.string({ maxLength: 3, unit: fc.constantFrom('1', '-', '/', ',', '0', 'a') }), fc.oneof(fc.string(), fc.json()))
+    .map(([a, b, c]) => a + b + c);
+  fc.assert(
+    fc.property(fc.array(fc.oneof(fc.string(), packetish, fc.uint8Array({ maxLength: 8 })), { maxLength: 6 }), (chunks) => {
+      const d = new Decoder();
+      for (const c of chunks) onlyTypedErrors(() => d.add(c));
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('property: random placeholders and attachments never escape the typed error', () => {
+  fc.assert(
+    fc.property(
+      fc.nat({ max: 4 }),
+      fc.array(fc.record({ _placeholder: fc.oneof(fc.constant(true), fc.boolean()), num: fc.oneof(fc.integer({ min: -2, max: 6 }), fc.string(), fc.double()) }), { maxLength: 4 }),
+      fc.array(fc.uint8Array({ maxLength: 4 }), { maxLength: 5 }),
+      (n, placeholders, chunks) => {
+        const d = new Decoder();
+        onlyTypedErrors(() => d.add(`5${n}-${JSON.stringify(['e', ...placeholders])}`));
+        for (const c of chunks) onlyTypedErrors(() => d.add(c));
+      },
+    ),
+    { numRuns: 1000 },
+  );
+});
+
+test('deeply nested payload is refused, not a stack overflow', () => {
+  const deep = '['.repeat(5000) + ']'.repeat(5000);
+  const d = new Decoder();
+  assert.equal(d.add(`51-["e",${deep}]`), null);
+  assert.throws(() => d.add(new Uint8Array([1])), SocketIODecodeError);
+});

@@ -1,0 +1,216 @@
+// Hostile and raw clients speaking Engine.IO/Socket.IO by hand over a real WebSocket (`ws`).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { delay, once, setup, until, type Harness } from './helpers.js';
+import type { Socket } from '../../src/server/index.js';
+
+interface RawClient {
+  ws: WebSocket;
+  /** Next non-ping frame (pings are answered automatically unless `keepPings`). */
+  next(ms?: number): Promise<string | Buffer>;
+  send(data: string | Buffer): void;
+  closed: Promise<void>;
+}
+
+async function raw(h: Harness, t: { after(fn: () => void): void }, keepPings = false): Promise<RawClient> {
+  const ws = new WebSocket(`ws://127.0.0.1:${h.port}/socket.io/?EIO=4&transport=websocket`);
+  t.after(() => ws.terminate());
+  const queue: (string | Buffer)[] = [];
+  const waiters: ((m: string | Buffer) => void)[] = [];
+  ws.on('message', (data, isBinary) => {
+    const msg = isBinary ? (data as Buffer) : data.toString();
+    if (msg === '2' && !keepPings) return ws.send('3');
+    const waiter = waiters.shift();
+    if (waiter) waiter(msg);
+    else queue.push(msg);
+  });
+  const closed = new Promise<void>((resolve) => ws.on('close', () => resolve()));
+  await once(ws, 'open');
+  const client: RawClient = {
+    ws,
+    closed,
+    send: (d) => ws.send(d),
+    next: (ms = 2000) =>
+      queue.length
+        ? Promise.resolve(queue.shift()!)
+        : new Promise((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error('no message')), ms);
+            waiters.push((m) => {
+              clearTimeout(timer);
+              resolve(m);
+            });
+          }),
+  };
+  const open = (await client.next()) as string;
+  assert.equal(open[0], '0');
+  return client;
+}
+
+test('CONNECT reply is exactly {"sid"}; namespace parsed to comma or end; unknown namespace → CONNECT_ERROR', async (t) => {
+  const h = await setup(t);
+  h.io.of('/custom');
+  const c = await raw(h, t);
+  c.send('40');
+  const reply = (await c.next()) as string;
+  assert.match(reply, /^40\{"sid":"[\w-]{20}"\}$/);
+  assert.deepEqual(Object.keys(JSON.parse(reply.slice(2))), ['sid']);
+  c.send('40/custom'); // no trailing comma
+  assert.match((await c.next()) as string, /^40\/custom,\{"sid":"[\w-]{20}"\}$/);
+  c.send('40/random,');
+  assert.equal(await c.next(), '44/random,{"message":"Invalid namespace"}');
+  // connection still usable
+  c.send('42["still-here"]');
+  await delay(20);
+  assert.equal(c.ws.readyState, WebSocket.OPEN);
+});
+
+test('leaving the last namespace does not close the engine connection', async (t) => {
+  const h = await setup(t, { pingInterval: 50, pingTimeout: 200 });
+  const c = await raw(h, t, true);
+  c.send('40');
+  assert.match((await c.next()) as string, /^40/);
+  c.send('41');
+  assert.equal(await c.next(), '2', 'the next frame is a ping');
+  c.send('3');
+  assert.equal(c.ws.readyState, WebSocket.OPEN);
+});
+
+test('binary events and acks by hand: placeholders and attachments', async (t) => {
+  const h = await setup(t);
+  h.io.on('connection', (s) => s.on('message', (a: Buffer, b: Buffer, ack: (...x: unknown[]) => void) => {
+    s.emit('message-back', a, b);
+    ack(b, a);
+  }));
+  const c = await raw(h, t);
+  c.send('40');
+  await c.next();
+  c.send('452-789["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]');
+  c.send(Buffer.from([1, 2, 3]));
+  c.send(Buffer.from([4, 5, 6]));
+  const got = [await c.next(), await c.next(), await c.next(), await c.next(), await c.next(), await c.next()];
+  const texts = got.filter((m) => typeof m === 'string');
+  assert.deepEqual(texts.sort(), [
+    '452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]',
+    '462-789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]',
+  ]);
+  assert.equal(got.filter((m) => Buffer.isBuffer(m)).length, 4);
+});
+
+for (const [name, frames] of [
+  ['unknown packet type', ['49']],
+  ['invalid JSON', ['42["a"']],
+  ['event with a reserved name', ['42["disconnect"]']],
+  ['event for a namespace not joined', ['42/admin,["x"]']],
+  ['duplicate CONNECT', ['40']],
+  ['CONNECT_ERROR from a client', ['44{"message":"x"}']],
+  ['too many attachments', ['4511-["a"]']],
+  ['binary without a header', [Buffer.from([1])]],
+  ['text while attachments are expected', ['451-["a",{"_placeholder":true,"num":0}]', '42["b"]']],
+  ['placeholder out of range', ['451-["a",{"_placeholder":true,"num":5}]', Buffer.from([1])]],
+] as [string, (string | Buffer)[]][]) {
+  test(`bad packet (${name}) closes that connection with a parse error, others unaffected`, async (t) => {
+    const h = await setup(t);
+    const reasons: string[] = [];
+    h.io.on('connection', (s) => s.on('disconnect', (r) => reasons.push(r)));
+    const bystander = h.client();
+    const bystanderGot: unknown[] = [];
+    bystander.on('news', (n: unknown) => bystanderGot.push(n));
+    await once(bystander, 'connect');
+    const c = await raw(h, t);
+    c.send('40');
+    await c.next();
+    for (const f of frames) c.send(f);
+    await c.closed;
+    await until(() => reasons.length === 1);
+    assert.deepEqual(reasons, ['parse error']);
+    h.io.emit('news', 1);
+    await until(() => bystanderGot.length === 1);
+    assert.equal(bystander.connected, true);
+  });
+}
+
+test('prototype pollution attempts are neutralised', async (t) => {
+  const h = await setup(t);
+  const got: unknown[] = [];
+  h.io.on('connection', (s) => s.on('merge', (obj: object) => got.push(Object.assign({}, obj))));
+  const c = await raw(h, t);
+  c.send('40{"__proto__":{"polluted":1}}');
+  await c.next();
+  c.send('42["merge",{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}},"ok":1}]');
+  await until(() => got.length === 1);
+  assert.deepEqual(got, [{ ok: 1 }]);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  const [s] = [...h.io.sockets.sockets.values()];
+  assert.deepEqual(Object.keys(s!.handshake.auth), []);
+});
+
+test('acks never answered by a client do not leak past the timeout or the disconnect', async (t) => {
+  const h = await setup(t);
+  const c = await raw(h, t);
+  c.send('40');
+  await c.next();
+  const [s] = [...h.io.sockets.sockets.values()];
+  const errors: string[] = [];
+  for (let i = 0; i < 50; i++) s!.timeout(30).emit('q', (err: Error | null) => errors.push(String(err?.message)));
+  const pendingWithoutTimeout = new Promise<string>((resolve) => s!.emit('q', () => resolve('answered')));
+  await until(() => errors.length === 50);
+  assert.ok(errors.every((e) => /timed out/.test(e)));
+  const acks = (s as unknown as { acks?: Map<number, unknown> }).acks;
+  assert.equal(acks?.size, 1, 'only the ack without timeout is still waiting');
+  // a late or forged ACK for an unknown id is ignored
+  c.send('3999[]');
+  c.send('30["late"]');
+  await delay(20);
+  assert.equal(c.ws.readyState, WebSocket.OPEN);
+  // and a pending ack with a timeout learns about the disconnect
+  const failed = new Promise<string>((resolve) => s!.timeout(10_000).emit('q', (err: Error | null) => resolve(String(err?.message))));
+  c.ws.terminate();
+  assert.match(await failed, /disconnected/);
+  void pendingWithoutTimeout;
+});
+
+test('connectTimeout closes connections that join no namespace; joined ones stay', async (t) => {
+  const h = await setup(t, { connectTimeout: 100 });
+  const idle = await raw(h, t);
+  const joined = await raw(h, t);
+  joined.send('40');
+  await joined.next();
+  await idle.closed;
+  await delay(150);
+  assert.equal(joined.ws.readyState, WebSocket.OPEN);
+});
+
+test('connect flood: many clients at once, then a refused namespace flood; everyone gets an answer', async (t) => {
+  const h = await setup(t, { connectTimeout: 2000 });
+  h.io.use((s, next) => (s.handshake.auth.bad ? next(new Error('go away')) : next()));
+  const clients = await Promise.all(Array.from({ length: 40 }, () => raw(h, t)));
+  clients.forEach((c, i) => c.send(i % 2 ? '40{"bad":true}' : '40'));
+  const answers = await Promise.all(clients.map((c) => c.next()));
+  answers.forEach((a, i) => assert.match(a as string, i % 2 ? /^44\{"message":"go away"\}$/ : /^40\{"sid"/));
+  const flooder = clients[1]!;
+  for (let i = 0; i < 200; i++) flooder.send(`40/nope-${i},`);
+  for (let i = 0; i < 200; i++) assert.equal(await flooder.next(), `44/nope-${i},{"message":"Invalid namespace"}`);
+  assert.equal(h.io.sockets.sockets.size, 20);
+  // the flooder never joined: connectTimeout ends it
+});
+
+test('a listener that throws does not break the connection or other clients', async (t) => {
+  const h = await setup(t);
+  const errors: unknown[] = [];
+  // the error surfaces as uncaught (as in socket.io), on a clean stack: capture it here
+  process.setUncaughtExceptionCaptureCallback((err) => errors.push(err));
+  t.after(() => process.setUncaughtExceptionCaptureCallback(null));
+  h.io.on('connection', (s: Socket) => {
+    s.on('boom', () => {
+      throw new Error('app bug');
+    });
+    s.on('echo', (v: unknown, ack: (v: unknown) => void) => ack(v));
+  });
+  const c = h.client();
+  await once(c, 'connect');
+  c.emit('boom');
+  assert.equal(await c.emitWithAck('echo', 5), 5);
+  await until(() => errors.length === 1);
+  assert.match(String(errors[0]), /app bug/);
+});
