@@ -32,7 +32,7 @@ export async function socketioSuite(opts = options()) {
     name: 'socketio',
     script: fileURLToPath(new URL('./lib/server-sio.mjs', import.meta.url)),
     proto: 'sio',
-    impls: { peer: 'socket.io', ours: 'switchboard' },
+    impls: { peer: 'socket.io', ours: 'switchboard', ceiling: 'net' },
     oursReady: await oursReady(),
     cases,
     opts,

@@ -57,14 +57,21 @@ if (wanted) {
     const edges = snap.nodes[i + EDGE_COUNT];
     for (let k = 0; k < edges; k++, e += ew) {
       const to = snap.edges[e + E_TO];
-      if (types[snap.nodes[to + TYPE]] !== 'object' || snap.strings[snap.nodes[to + NAME]] !== wanted) continue;
+      // Matches a constructor name (`Socket`) or a group label as printed above (`(array)`, `closure onData`).
+      const toType = types[snap.nodes[to + TYPE]];
+      if (!(toType === 'object' && snap.strings[snap.nodes[to + NAME]] === wanted) && label(to) !== wanted) continue;
       const et = edgeTypes[snap.edges[e + E_TYPE]];
       if (et === 'weak') continue;
       const name = et === 'element' || et === 'hidden' ? `[${et}]` : snap.strings[snap.edges[e + E_NAME]];
       const key = `${label(i)} --${name}-->`;
-      holders.set(key, (holders.get(key) ?? 0) + 1);
+      const h = holders.get(key) ?? { count: 0, size: 0 };
+      h.count++;
+      h.size += snap.nodes[to + SIZE];
+      holders.set(key, h);
     }
   }
-  console.log(`\nretainers of ${wanted}:`);
-  for (const [k, n] of [...holders].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${String(n).padStart(8)}  ${k}`);
+  console.log(`\nretainers of ${wanted} (count, self size of the retained objects${per ? ' per conn' : ''}):`);
+  for (const [k, h] of [...holders].sort((a, b) => b[1].size - a[1].size).slice(0, 25)) {
+    console.log(`${String(h.count).padStart(8)} ${(per ? (h.size / per).toFixed(0) + ' B' : h.size + ' B').padStart(10)}  ${k}`);
+  }
 }

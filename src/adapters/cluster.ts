@@ -16,6 +16,7 @@
  * import cluster from 'node:cluster';
  * import net from 'node:net';
  * import http from 'node:http';
+ * import { Server } from 'switchboard';
  * import { setupPrimary, setupWorker } from 'switchboard/cluster';
  *
  * if (cluster.isPrimary) {
@@ -23,7 +24,7 @@
  *   setupPrimary(net.createServer(), { loadBalancing: 'least-connections' }).listen(3000);
  * } else {
  *   const httpServer = http.createServer();
- *   const io = new Server(httpServer);       // switchboard or socket.io
+ *   const io = new Server(httpServer);       // switchboard's Server (socket.io's works too)
  *   setupWorker(httpServer, io);             // do not call httpServer.listen() in workers
  * }
  * ```
@@ -88,6 +89,18 @@ export interface StickyPrimary extends NetServer {
 /**
  * Turns `server` (a `net.Server`; an `http.Server` works too, its own request handling is
  * detached) into the sticky front of the cluster. Call `listen()` on the returned server.
+ *
+ * @example
+ * ```ts
+ * import cluster from 'node:cluster';
+ * import net from 'node:net';
+ * import { setupPrimary } from 'switchboard/cluster';
+ *
+ * if (cluster.isPrimary) {
+ *   for (let i = 0; i < 2; i++) cluster.fork();
+ *   setupPrimary(net.createServer(), { loadBalancing: 'round-robin' }).listen(3000);
+ * }
+ * ```
  */
 export function setupPrimary(server: NetServer, options: PrimaryOptions = {}): StickyPrimary {
   const loadBalancing = options.loadBalancing ?? 'least-connections';
@@ -183,6 +196,17 @@ export function setupPrimary(server: NetServer, options: PrimaryOptions = {}): S
 /**
  * Receives the connections the primary hands over and feeds them to `httpServer` (which must not
  * listen itself). When `io` is given, its engine mints session ids that route back here.
+ *
+ * @example
+ * ```ts
+ * import http from 'node:http';
+ * import { Server } from 'switchboard';
+ * import { setupWorker } from 'switchboard/cluster';
+ *
+ * const httpServer = http.createServer();   // in a worker: do not listen
+ * const io = new Server(httpServer);
+ * setupWorker(httpServer, io);
+ * ```
  */
 export function setupWorker(httpServer: HttpServer, io?: StickyEngineHost): void {
   if (!cluster.isWorker) throw new Error('setupWorker() must run in a cluster worker');

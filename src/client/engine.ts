@@ -115,7 +115,7 @@ export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSi
     this.#transports = (opts.transports ?? ['polling', 'websocket']).filter((t) => t === 'polling' || t === 'websocket');
     this.#open();
     // Browsers: a lost network closes at once rather than after the heartbeat window.
-    if (typeof addEventListener === 'function') addEventListener('offline', this.#offline);
+    globalThis.addEventListener?.('offline', this.#offline);
   }
 
   #open(): void {
@@ -287,7 +287,7 @@ export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSi
     if (this.readyState === 'closed') return;
     clearTimeout(this.#heartbeat);
     this.transport?.close();
-    if (typeof removeEventListener === 'function') removeEventListener('offline', this.#offline);
+    globalThis.removeEventListener?.('offline', this.#offline);
     this.readyState = 'closed';
     this.id = null;
     this.writeBuffer = [];

@@ -31,10 +31,16 @@ export interface SocketOptions {
    *   up to `n` times; a connection loss does not use up a retry: the packet is re-sent after the
    *   reconnection;
    * - every attempt carries the same acknowledgement id, so a late acknowledgement of an earlier
-   *   attempt still completes the emit, and a server can recognise a re-sent packet (same socket or
-   *   recovered session, same ack id) and deliver it to its application only once. Servers that do
-   *   not (official socket.io, switchboard today) may run the handler more than once: delivery is
-   *   at-least-once while the client runs;
+   *   attempt still completes the emit;
+   * - with a switchboard server: at-least-once transmission, at-most-once processing. The server
+   *   remembers the ack ids of each socket's latest 128 EVENTs and never runs a handler twice for
+   *   the same id: a re-sent packet is answered with the first run's acknowledgement, or dropped
+   *   while that run is still going (its acknowledgement then answers). This holds on one connection
+   *   and across a connection state recovery with the in-memory adapter; a reconnection that starts
+   *   a new session (or recovers on another node) forgets it, and the handler may run again. An emit
+   *   that fails after all its attempts may or may not have been processed (once);
+   * - with an official socket.io server: at-least-once. The server does not recognise re-sent
+   *   packets, so every attempt that arrives may run the handler;
    * - the callback/promise settles exactly once: with the acknowledgement, or with an Error after
    *   `n + 1` unanswered attempts. Volatile emits are never queued. The queue lives in memory: it
    *   does not survive a page reload or process exit.

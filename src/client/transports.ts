@@ -144,8 +144,9 @@ export class Polling extends Transport {
 
   protected _stop(): void {
     // Tell the server (Engine.IO v4 "close" packet), then stop the long poll once it has been told.
+    // Also while pausing for an upgrade: the session is still on polling until the probe's `5`.
     const abort = () => this.#abortPoll?.();
-    if (this.readyState === 'open') platform.request({ method: 'POST', url: this._url(), body: '1' }, this._engine.opts, abort);
+    if (this.readyState !== 'opening') platform.request({ method: 'POST', url: this._url(), body: '1' }, this._engine.opts, abort);
     else abort();
   }
 }

@@ -61,6 +61,23 @@ function decide(options: CorsOptions, origin: string | undefined, cb: (allowed: 
   cb(allowed ? origin : null);
 }
 
+/** True when `origin` names the site the request was sent to (scheme aside): the page's own server. */
+export function isSameOrigin(origin: string, req: IncomingMessage): boolean {
+  const host = req.headers.host;
+  if (host === undefined) return false;
+  try {
+    return new URL(origin).host === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a cross-origin page may open a session: only when `cors.origin` allows it. */
+export function originAllowed(options: CorsOptions | undefined, origin: string, cb: (ok: boolean) => void): void {
+  if (!options) return cb(false);
+  decide(options, origin, (allowed) => cb(allowed !== null));
+}
+
 /**
  * Sets the CORS headers for this request on `res`. Calls `next(true)` when the request was a
  * preflight and has been answered, `next(false)` when the request should proceed.

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, OutgoingHttpHeaders, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { encodeOpenData } from '../protocol/engineio.js';
-import { applyCors, type CorsOptions } from './cors.js';
+import { applyCors, isSameOrigin, originAllowed, type CorsOptions } from './cors.js';
 import { ErrorCode, refusal, writeRefusal, writeUpgradeRefusal, type Refusal } from './errors.js';
 import { EngineSocket, PreparedPacket, type SessionContext } from './socket.js';
 import { DelayQueue } from './timers.js';
@@ -212,7 +212,8 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
 
   /** Handles an HTTP upgrade request for the engine (WebSocket transport). */
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', () => socket.destroy());
+    // A shared listener: a closure here would keep this whole scope (query, req) alive per connection.
+    socket.on('error', destroySocket);
     const query = parseQuery(req.url);
     this.verify(req, query, true, (error, id) => {
       if (error) return this.refuse(req, error, (e) => writeUpgradeRefusal(socket, e));
@@ -288,6 +289,24 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     if (origin !== undefined && INVALID_HEADER_CHAR.test(origin)) {
       return cb(refusal(ErrorCode.BAD_REQUEST, { name: 'INVALID_ORIGIN', origin }));
     }
+    // Secure by default: a browser page from another site may not open sessions (WebSocket is not
+    // subject to CORS, so the check is ours) until that origin is allowed through `cors.origin`.
+    if (origin !== undefined && req.method !== 'OPTIONS' && !isSameOrigin(origin, req)) {
+      return originAllowed(this.options.cors, origin, (ok) => {
+        if (!ok) return cb(refusal(ErrorCode.FORBIDDEN, { name: 'ORIGIN_NOT_ALLOWED', origin }, 'Origin not allowed'));
+        this.verifyRequest(req, query, upgrade, transport, cb);
+      });
+    }
+    this.verifyRequest(req, query, upgrade, transport, cb);
+  }
+
+  private verifyRequest(
+    req: IncomingMessage,
+    query: URLSearchParams,
+    upgrade: boolean,
+    transport: string,
+    cb: (error: Refusal | null, id?: string) => void,
+  ): void {
     if (query.get('EIO') !== '4') {
       return cb(refusal(ErrorCode.UNSUPPORTED_PROTOCOL_VERSION, { protocol: query.get('EIO') }));
     }
@@ -411,6 +430,10 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     transport.socket = session;
     session.startProbe(transport);
   }
+}
+
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
 
 function normalizePath(path: string): string {

@@ -76,6 +76,21 @@ export interface SessionContext {
   sessionClosed(socket: EngineSocket): void;
 }
 
+// Sessions with buffered packets, flushed together in one microtask (no closure per session).
+let flushQueue: EngineSocket[] = [];
+function scheduleFlush(session: EngineSocket): void {
+  session.flushScheduled = true;
+  if (flushQueue.push(session) === 1) queueMicrotask(flushScheduled);
+}
+function flushScheduled(): void {
+  const sessions = flushQueue;
+  flushQueue = [];
+  for (const session of sessions) {
+    session.flushScheduled = false;
+    session.flush();
+  }
+}
+
 export const toBuffer = (data: Uint8Array): Buffer =>
   Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 
@@ -107,8 +122,11 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
   private probe: WebSocketTransport | null = null;
   /** The probe answered `3probe`: the client is pausing polling. */
   private probed = false;
-  private writeBuffer: OutPacket[] = [];
+  /** Packets waiting for the transport; null while empty (most sessions, most of the time). */
+  private writeBuffer: OutPacket[] | null = null;
   private writeBufferBytes = 0;
+  /** @internal queued in {@link flushQueue} for the current microtask. */
+  flushScheduled = false;
 
   /** @internal */
   constructor(
@@ -147,7 +165,7 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
   sendPrepared(packet: PreparedPacket, cb?: SendCallback): void {
     if (this.readyState !== 'open') return;
     this.announce('message', packet.data);
-    if (this.writeBuffer.length === 0 && this.transport.name === 'websocket') {
+    if (this.writeBuffer === null && this.transport.name === 'websocket') {
       this.transport.writePrepared(packet, cb);
     } else {
       this.buffer({ type: 'message', prepared: packet, cb }, packet.byteLength);
@@ -179,7 +197,7 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
   sendPacket(type: PacketType, data?: string | Uint8Array, compress?: boolean, cb?: SendCallback): void {
     if (this.readyState !== 'open') return;
     this.announce(type, data);
-    if (this.writeBuffer.length === 0 && this.transport.name === 'websocket') {
+    if (this.writeBuffer === null && this.transport.name === 'websocket') {
       this.transport.write(type, data, compress, cb);
     } else {
       const size = data === undefined ? 1 : typeof data === 'string' ? data.length + 1 : data.byteLength;
@@ -195,20 +213,11 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
   }
 
   private buffer(packet: OutPacket, size: number): void {
-    this.writeBuffer.push(packet);
+    (this.writeBuffer ??= []).push(packet);
     this.writeBufferBytes += size;
     // Packets queued in the same tick leave together in one response / one burst of frames.
-    if (this.transport.ready && !this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(this.scheduledFlush);
-    }
+    if (this.transport.ready && !this.flushScheduled) scheduleFlush(this);
   }
-
-  private flushScheduled = false;
-  private readonly scheduledFlush = (): void => {
-    this.flushScheduled = false;
-    this.flush();
-  };
 
   /** Slow consumers are dropped rather than allowed to hold unbounded memory. */
   private checkBuffered(): void {
@@ -218,14 +227,15 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
   }
 
   private dropWriteBuffer(): void {
-    this.writeBuffer = [];
+    this.writeBuffer = null;
     this.writeBufferBytes = 0;
   }
 
   /** Hands the write buffer to the transport if it can take it now. */
-  private flush(): void {
-    if (this.writeBuffer.length === 0 || !this.transport.ready || this.readyState === 'closed') return;
+  /** @internal */
+  flush(): void {
     const packets = this.writeBuffer;
+    if (packets === null || !this.transport.ready || this.readyState === 'closed') return;
     this.dropWriteBuffer();
     this.transport.writeBatch(packets);
     if (this.readyState === 'closing' && this.transport.name === 'polling') {
@@ -239,7 +249,7 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
 
   /** @internal a polling GET is waiting: flush, or release it at once during an upgrade. */
   pollReady(transport: PollingTransport): void {
-    if (this.writeBuffer.length > 0) this.flush();
+    if (this.writeBuffer !== null) this.flush();
     else if (this.probed) transport.writeNoop();
   }
 
@@ -317,7 +327,7 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
       this.probed = true;
       this.emit('upgrading', probe);
       // Release the pending GET so the client can pause polling (nothing else to send on it).
-      if (this.writeBuffer.length === 0 && this.transport.name === 'polling') this.transport.writeNoop();
+      if (this.writeBuffer === null && this.transport.name === 'polling') this.transport.writeNoop();
     } else if (packet.type === 'upgrade' && this.readyState !== 'closed') {
       this.completeUpgrade(probe);
     } else {

@@ -224,9 +224,11 @@ export class WebSocketTransport {
   socket!: EngineSocket;
 
   constructor(readonly ws: EngineWebSocket) {
-    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
-    ws.on('close', () => this.onClose('transport close'));
-    ws.on('error', (err) => this.onClose('transport error', err));
+    // Shared listeners that find the transport through the WebSocket: no closures per connection.
+    (ws as TransportWebSocket)[kTransport] = this;
+    ws.on('message', wsOnMessage);
+    ws.on('close', wsOnClose);
+    ws.on('error', wsOnError);
   }
 
   /** Open and not backed up (volatile messages are skipped when false). */
@@ -243,7 +245,8 @@ export class WebSocketTransport {
     return this.closed ? 0 : this.ws.bufferedAmount;
   }
 
-  private onMessage(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+  /** @internal */
+  onMessage(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     if (isBinary) {
       this.socket.receive(this, { type: 'message', data: bytes });
@@ -259,7 +262,8 @@ export class WebSocketTransport {
     this.socket.receive(this, packet);
   }
 
-  private onClose(reason: 'transport close' | 'transport error', error?: Error): void {
+  /** @internal */
+  onClose(reason: 'transport close' | 'transport error', error?: Error): void {
     if (this.closed) return;
     this.closed = true;
     this.socket.transportClosed(this, reason, error);
@@ -296,4 +300,17 @@ export class WebSocketTransport {
     if (reason === 'ping timeout' || reason === 'transport error') this.ws.terminate();
     else this.ws.close();
   }
+}
+
+const kTransport = Symbol('switchboard.transport');
+type TransportWebSocket = EngineWebSocket & { [kTransport]: WebSocketTransport };
+
+function wsOnMessage(this: TransportWebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+  this[kTransport].onMessage(data, isBinary);
+}
+function wsOnClose(this: TransportWebSocket): void {
+  this[kTransport].onClose('transport close');
+}
+function wsOnError(this: TransportWebSocket, err: Error): void {
+  this[kTransport].onClose('transport error', err);
 }

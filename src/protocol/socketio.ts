@@ -343,7 +343,7 @@ export type BinaryChunk = Uint8Array | ArrayBuffer;
 export class Decoder {
   readonly maxAttachments: number;
   private pending: Packet | null = null;
-  private buffers: BinaryChunk[] = [];
+  private buffers: BinaryChunk[] | null = null;
 
   constructor(options: DecoderOptions = {}) {
     this.maxAttachments = options.maxAttachments ?? DEFAULT_MAX_ATTACHMENTS;
@@ -369,10 +369,10 @@ export class Decoder {
     if (!this.pending) {
       throw new SocketIODecodeError('UNEXPECTED_BINARY', 'binary data without a pending packet');
     }
-    this.buffers.push(chunk);
-    if (this.buffers.length < this.pending.attachments!) return null;
+    const buffers = (this.buffers ??= []);
+    buffers.push(chunk);
+    if (buffers.length < this.pending.attachments!) return null;
     const packet = this.pending;
-    const buffers = this.buffers;
     this.reset();
     return this.finish(packet, buffers);
   }
@@ -380,7 +380,7 @@ export class Decoder {
   /** Drops a partially received packet. */
   reset(): void {
     this.pending = null;
-    this.buffers = [];
+    this.buffers = null;
   }
 
   private finish(packet: Packet, buffers: BinaryChunk[]): Packet {

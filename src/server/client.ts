@@ -14,8 +14,6 @@ import type { TimeoutHandle } from './timeouts.js';
  */
 export class Client {
   readonly id: string;
-  /** Sockets of this connection by socket id. */
-  readonly sockets = new Map<SocketId, Socket<any, any, any, any>>();
   /** Sockets of this connection by namespace name. */
   readonly nsps = new Map<string, Socket<any, any, any, any>>();
   private readonly decoder: Decoder;
@@ -30,8 +28,10 @@ export class Client {
   ) {
     this.id = conn.id;
     this.decoder = new Decoder({ maxAttachments: server._maxAttachments });
-    conn.on('message', (data) => this.onmessage(data));
-    conn.on('close', (reason, description) => this.onclose(reason as DisconnectReason, description));
+    // Shared listeners that find the client through the session: no closures per connection.
+    (conn as ClientSession)[kClient] = this;
+    conn.on('message', connOnMessage);
+    conn.on('close', connOnClose);
     // Socket.IO connectTimeout: a connection that joins no namespace in time is closed.
     this.connectTimer = server._timeouts.schedule(server._connectTimeout, () => {
       this.connectTimer = undefined;
@@ -39,12 +39,20 @@ export class Client {
     });
   }
 
+  /** Sockets of this connection by socket id (a snapshot, built on demand). */
+  get sockets(): Map<SocketId, Socket<any, any, any, any>> {
+    const sockets = new Map<SocketId, Socket<any, any, any, any>>();
+    for (const socket of this.nsps.values()) sockets.set(socket.id, socket);
+    return sockets;
+  }
+
   /** The first HTTP request of the connection. */
   get request(): IncomingMessage {
     return this.conn.request;
   }
 
-  private onmessage(data: string | Uint8Array): void {
+  /** @internal */
+  onmessage(data: string | Uint8Array): void {
     let packet: Packet | null;
     try {
       packet = this.decoder.add(data);
@@ -66,7 +74,7 @@ export class Client {
   private ondecoded(packet: Packet): void {
     const socket = this.nsps.get(packet.nsp);
     if (!socket && packet.type === PacketType.CONNECT) {
-      this.connect(packet.nsp, (packet.data as Record<string, unknown> | undefined) ?? {});
+      this.connect(packet.nsp, (packet.data as Record<string, unknown> | undefined) ?? NO_AUTH);
     } else if (socket && packet.type !== PacketType.CONNECT && packet.type !== PacketType.CONNECT_ERROR) {
       socket._onpacket(packet);
     } else {
@@ -76,7 +84,7 @@ export class Client {
   }
 
   private onParseError(err: Error): void {
-    for (const socket of this.sockets.values()) socket._onerror(err);
+    for (const socket of this.nsps.values()) socket._onerror(err);
     this.onclose('parse error');
     this.conn.close();
   }
@@ -89,19 +97,24 @@ export class Client {
     this.server._resolveNamespace(name, auth, (nsp) => {
       if (this.closed) return;
       if (!nsp) {
-        this.connecting?.delete(name);
+        this.doneConnecting(name);
         this._write(encodePacket({ type: PacketType.CONNECT_ERROR, nsp: name, data: { message: 'Invalid namespace' } }), {});
         return;
       }
       void nsp._add(this, auth, (socket) => {
-        this.connecting?.delete(name);
+        this.doneConnecting(name);
         if (!socket) return;
-        this.sockets.set(socket.id, socket);
         this.nsps.set(nsp.name, socket);
         this.connectTimer?.cancel();
         this.connectTimer = undefined;
       });
     });
+  }
+
+  /** Most connections join one namespace once: do not keep an empty set for the rest of their life. */
+  private doneConnecting(name: string): void {
+    const connecting = this.connecting;
+    if (connecting?.delete(name) && connecting.size === 0) this.connecting = undefined;
   }
 
   /** @internal A middleware refused the connection. */
@@ -113,14 +126,13 @@ export class Client {
 
   /** @internal */
   _remove(socket: Socket<any, any, any, any>): void {
-    if (this.sockets.get(socket.id) !== socket) return;
-    this.sockets.delete(socket.id);
+    if (this.nsps.get(socket.nsp.name) !== socket) return;
     this.nsps.delete(socket.nsp.name);
   }
 
   /** @internal `socket.disconnect(true)`: every namespace is told, then the connection closes. */
   _disconnectAll(): void {
-    for (const socket of [...this.sockets.values()]) {
+    for (const socket of [...this.nsps.values()]) {
       this._write(encodePacket({ type: PacketType.DISCONNECT, nsp: socket.nsp.name }), {});
       socket._onclose('forced server close');
     }
@@ -159,9 +171,21 @@ export class Client {
     this.closed = true;
     this.connectTimer?.cancel();
     this.connectTimer = undefined;
-    for (const socket of [...this.sockets.values()]) socket._onclose(reason, description);
-    this.sockets.clear();
+    for (const socket of [...this.nsps.values()]) socket._onclose(reason, description);
     this.nsps.clear();
     this.decoder.reset();
   }
+}
+
+/** The `auth` of a CONNECT without payload; sockets give each handshake its own `{}` on first read. */
+export const NO_AUTH: Record<string, unknown> = Object.freeze({});
+
+const kClient = Symbol('switchboard.client');
+type ClientSession = EngineSocket & { [kClient]: Client };
+
+function connOnMessage(this: ClientSession, data: string | Uint8Array): void {
+  this[kClient].onmessage(data);
+}
+function connOnClose(this: ClientSession, reason: string, description?: unknown): void {
+  this[kClient].onclose(reason as DisconnectReason, description);
 }

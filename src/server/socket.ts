@@ -1,9 +1,9 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { PacketType, RESERVED_EVENTS, encodePacket, type Packet } from '../protocol/socketio.js';
-import type { Adapter, BroadcastFlags, Room, Session, SocketId } from './adapter.js';
+import type { Adapter, BroadcastFlags, Room, Session, SessionToPersist, SocketId } from './adapter.js';
 import { BroadcastOperator } from './broadcast.js';
-import type { Client } from './client.js';
+import { NO_AUTH, type Client } from './client.js';
 import { TypedEmitter } from './emitter.js';
 import type { EngineSocket, PreparedMessage } from './engine.js';
 import type { Namespace } from './namespace.js';
@@ -70,6 +70,15 @@ type EventMiddleware = (event: unknown[], next: (err?: Error) => void) => void;
 
 const NO_FLAGS: BroadcastFlags = Object.freeze({});
 
+/**
+ * The ack ids of the client's latest EVENTs, each with its encoded ACK once answered (`null` while
+ * the handler has not answered). A client with `retries` re-sends an EVENT with the same ack id; this
+ * lets the server answer it again instead of running the handler twice. The client's retry queue
+ * sends one emit at a time, so a short window is enough; it bounds memory per socket.
+ */
+type RecentAcks = Map<number, (string | Uint8Array)[] | null>;
+const RECENT_ACKS = 128;
+
 /** A 20-character random id (base64url of 15 random bytes). */
 export function randomId(): string {
   return randomBytes(15).toString('base64url');
@@ -105,9 +114,19 @@ export class Socket<
   readonly id: SocketId;
   /** Private session id for connection state recovery (never shared with other clients). */
   readonly pid: string | undefined;
-  readonly handshake: Handshake;
   /** Free-form data, shared with other nodes by `fetchSockets()`. */
-  data: SocketData = {} as SocketData;
+  get data(): SocketData {
+    return (this._data ??= {} as SocketData);
+  }
+  set data(data: SocketData) {
+    this._data = data;
+  }
+  private _data: SocketData | undefined;
+  // The handshake details are built on first use (most apps never read them) from these.
+  private _handshake: Handshake | undefined;
+  private readonly auth: Record<string, unknown> | undefined;
+  private readonly issued: number;
+  private readonly address: string;
   connected = false;
   /** True when this socket was restored by connection state recovery. */
   readonly recovered: boolean = false;
@@ -118,6 +137,8 @@ export class Socket<
   private flags: BroadcastFlags = NO_FLAGS;
   private closed = false;
   private acks: Map<number, AckEntry> | undefined;
+  /** Created on the first EVENT that asks for an ack; carried over by connection state recovery. */
+  private recentAcks: RecentAcks | undefined;
   private fns: EventMiddleware[] | undefined;
   private anyListeners: AnyListener[] | undefined;
   private anyOutgoingListeners: AnyListener[] | undefined;
@@ -138,6 +159,8 @@ export class Socket<
       this.pid = previousSession.pid;
       void this.join(previousSession.rooms);
       this.data = previousSession.data as SocketData;
+      const { recentAcks } = previousSession as Session & { recentAcks?: unknown };
+      if (recentAcks instanceof Map) this.recentAcks = recentAcks;
       // Missed packets go out before the CONNECT reply; the client buffers them (notes §0.12).
       for (const data of previousSession.missedPackets) this.writePacket({ type: PacketType.EVENT, nsp: nsp.name, data }, NO_FLAGS);
       this.recovered = true;
@@ -145,18 +168,27 @@ export class Socket<
       this.id = randomId();
       this.pid = recovery ? randomId() : undefined;
     }
-    const req = client.request;
-    this.handshake = {
+    this.auth = auth === NO_AUTH ? undefined : auth;
+    this.issued = Date.now();
+    // Read now: a closed socket no longer knows its peer.
+    this.address = client.conn.remoteAddress ?? client.request.socket?.remoteAddress ?? '';
+  }
+
+  /** Details of the connection: headers, query, address, `auth` payload, time. */
+  get handshake(): Handshake {
+    if (this._handshake !== undefined) return this._handshake;
+    const req = this.client.request;
+    return (this._handshake = {
       headers: req.headers,
-      time: new Date().toString(),
-      address: client.conn.remoteAddress ?? req.socket?.remoteAddress ?? '',
+      time: new Date(this.issued).toString(),
+      address: this.address,
       xdomain: !!req.headers.origin,
       secure: !!(req.socket as { encrypted?: boolean } | undefined)?.encrypted,
-      issued: Date.now(),
+      issued: this.issued,
       url: req.url ?? '',
       query: parseQuery(req.url),
-      auth,
-    };
+      auth: this.auth ?? {},
+    });
   }
 
   /** The Engine.IO session under this socket. */
@@ -404,7 +436,15 @@ export class Socket<
     if (!this.connected) return;
     this.emitReserved('disconnecting', reason, description);
     if (this.server._recovery && this.pid && RECOVERABLE_DISCONNECT_REASONS.has(reason)) {
-      void this.adapter.persistSession({ sid: this.id, pid: this.pid, rooms: [...this.rooms], data: this.data });
+      // `recentAcks` travels only with adapters that keep the session object (the in-memory one).
+      const session: SessionToPersist & { recentAcks?: RecentAcks } = {
+        sid: this.id,
+        pid: this.pid,
+        rooms: [...this.rooms],
+        data: this.data,
+        recentAcks: this.recentAcks,
+      };
+      void this.adapter.persistSession(session);
     }
     this._cleanup();
     this.client._remove(this);
@@ -484,7 +524,20 @@ export class Socket<
 
   private onevent(packet: Packet): void {
     const args = packet.data as unknown[];
-    if (packet.id !== undefined) args.push(this.ackFor(packet.id));
+    const id = packet.id;
+    if (id !== undefined) {
+      const recent = (this.recentAcks ??= new Map());
+      const answer = recent.get(id);
+      if (answer !== undefined) {
+        // A re-sent EVENT (client `retries`): at most once to the handler. Answered: answer again;
+        // still running: drop it, the handler's ack answers both.
+        if (answer && !this.closed) this.client._write(answer, NO_FLAGS);
+        return;
+      }
+      recent.set(id, null);
+      if (recent.size > RECENT_ACKS) recent.delete(recent.keys().next().value!);
+      args.push(this.ackFor(id, recent));
+    }
     if (this.anyListeners?.length) {
       for (const listener of this.anyListeners.slice()) listener.apply(this, args as [unknown, ...unknown[]]);
     }
@@ -507,13 +560,15 @@ export class Socket<
     });
   }
 
-  /** The callback handed to listeners when the client asked for an ack; answers once. */
-  private ackFor(id: number): (...args: unknown[]) => void {
+  /** The callback handed to listeners when the client asked for an ack; answers once, remembered in `recent`. */
+  private ackFor(id: number, recent: RecentAcks): (...args: unknown[]) => void {
     let sent = false;
     return (...args: unknown[]) => {
       if (sent) return;
       sent = true;
-      this.writePacket({ type: PacketType.ACK, nsp: this.nsp.name, id, data: args }, NO_FLAGS);
+      const encoded = encodePacket({ type: PacketType.ACK, nsp: this.nsp.name, id, data: args });
+      if (recent.has(id)) recent.set(id, encoded);
+      if (!this.closed) this.client._write(encoded, NO_FLAGS);
     };
   }
 

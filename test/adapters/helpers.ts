@@ -172,6 +172,18 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
+/** Number of entries in a Redis stream (0 when it does not exist). */
+export async function streamLength(stream: string, url = REDIS_URL): Promise<number> {
+  const client = createClient({ url });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return await client.xLen(stream);
+  } finally {
+    await client.close();
+  }
+}
+
 /** Deletes every key a test run created in the shared Redis (call after its nodes are stopped). */
 export async function deleteKeys(prefix: string, url = REDIS_URL): Promise<void> {
   const client = createClient({ url });

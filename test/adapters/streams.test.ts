@@ -1,7 +1,7 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { clusterBehaviour } from './behaviour.js';
-import { collect, connectClient, connected, deleteKeys, sleep, startNode, uniquePrefix, until, type ServerNode } from './helpers.js';
+import { collect, connectClient, connected, deleteKeys, sleep, startNode, streamLength, uniquePrefix, until, type ServerNode } from './helpers.js';
 
 describe('streams adapter: three nodes sharing one Redis', () => {
   clusterBehaviour('streams');
@@ -37,7 +37,12 @@ describe('streams adapter: connection state recovery across nodes', () => {
     await until(async () => !(await nodes[0]!.call<string[]>('localSockets')).includes(onA), 'A to drop the socket');
 
     // Broadcasts while the client is away: to its room, to all, to another room (not for it), from several nodes.
+    // Emits are fire-and-forget, and the stream orders entries by arrival: wait for missed-1 to be
+    // appended before another node emits, so the expected order is the stream's order.
+    const stream = `${prefix}-stream`;
+    const appended = await streamLength(stream);
     await nodes[1]!.call('broadcast', { event: 'news', rooms: ['news'], args: ['missed-1'] });
+    await until(async () => (await streamLength(stream)) > appended, 'missed-1 to reach the stream');
     await nodes[2]!.call('broadcast', { event: 'news', args: ['missed-2'] });
     await nodes[0]!.call('broadcast', { event: 'news', rooms: ['other'], args: ['not-for-you'] });
     await nodes[1]!.call('remote', { id: onA, op: 'emit', event: 'news', args: ['gone'] }).catch(() => {});

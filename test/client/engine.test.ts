@@ -54,6 +54,28 @@ describe('engine client', () => {
     assert.ok(Date.now() - started >= 100, 'waited pingInterval + pingTimeout');
   });
 
+  test('a browser "offline" event closes at once ("transport close"); the listener is removed', async (t) => {
+    const { server, url } = await listen((req, res) => {
+      if (req.method === 'POST') return void res.end('ok');
+      if (!req.url!.includes('sid=')) return void res.end(OPEN({ pingInterval: 5000, pingTimeout: 5000 }));
+    });
+    t.after(() => close(server));
+    // Node has no window events: lend it an EventTarget for this test.
+    const window = new EventTarget();
+    const listeners = new Set<unknown>();
+    const g = globalThis as { addEventListener?: unknown; removeEventListener?: unknown };
+    g.addEventListener = (type: string, fn: () => void) => (listeners.add(fn), window.addEventListener(type, fn));
+    g.removeEventListener = (type: string, fn: () => void) => (listeners.delete(fn), window.removeEventListener(type, fn));
+    t.after(() => void (delete g.addEventListener, delete g.removeEventListener));
+    const engine = new Engine(url, { transports: ['polling'] });
+    assert.equal(listeners.size, 1);
+    await once(engine, 'open');
+    const closed = once(engine, 'close', 500);
+    window.dispatchEvent(new Event('offline'));
+    assert.deepEqual(await closed, ['transport close', { description: 'network connection lost' }]);
+    assert.equal(listeners.size, 0);
+  });
+
   test('answers pings with pongs (Engine.IO v4: server pings)', async (t) => {
     const posts: string[] = [];
     let polls = 0;

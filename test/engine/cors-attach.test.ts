@@ -14,8 +14,14 @@ const HANDSHAKE = 'EIO=4&transport=polling';
 test('CORS is closed by default: no Access-Control headers, preflight not answered as CORS', async (t) => {
   const h = await startEngine(t);
   const reply = await request(h.port, 'GET', h.url(HANDSHAKE), { headers: { Origin: 'https://evil.example' } });
-  assert.equal(reply.status, 200);
+  assert.equal(reply.status, 403, 'a page from another site may not open a session');
+  assert.deepEqual(json(reply), { code: 4, message: 'Origin not allowed' });
   assert.equal(reply.headers['access-control-allow-origin'], undefined);
+  const sameSite = await request(h.port, 'GET', h.url(HANDSHAKE), { headers: { Origin: `http://127.0.0.1:${h.port}` } });
+  assert.equal(sameSite.status, 200, 'the server\'s own pages are same-origin');
+  assert.equal(sameSite.headers['access-control-allow-origin'], undefined);
+  const noOrigin = await request(h.port, 'GET', h.url(HANDSHAKE));
+  assert.equal(noOrigin.status, 200, 'non-browser clients send no Origin');
   const preflight = await request(h.port, 'OPTIONS', h.url(HANDSHAKE), {
     headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST' },
   });
@@ -85,7 +91,7 @@ test('CORS origin forms: "*", single string, RegExp, function (async, erroring)'
   assert.equal(ok.headers['access-control-allow-origin'], 'https://ok.example');
   for (const origin of ['https://no.example', 'https://boom.example']) {
     const reply = await request(fn.port, 'GET', fn.url(HANDSHAKE), { headers: { Origin: origin } });
-    assert.equal(reply.status, 200);
+    assert.equal(reply.status, 403, 'an origin the function refuses may not open a session');
     assert.equal(reply.headers['access-control-allow-origin'], undefined, origin);
   }
 });
@@ -199,4 +205,31 @@ test('plain Node handler: handleRequest as the request listener', async (t) => {
   const reply = await request(port, 'GET', '/anything?EIO=4&transport=polling');
   assert.equal(reply.status, 200);
   assert.equal(engine.clientsCount, 1);
+});
+
+test('cross-origin WebSocket handshakes are refused until cors.origin allows the origin', async (t) => {
+  const upgrade = (port: number, origin: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(
+          `GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nOrigin: ${origin}\r\n` +
+            'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        );
+      });
+      let head = '';
+      socket.on('data', (chunk) => {
+        head += chunk.toString('latin1');
+        if (head.includes('\r\n')) {
+          socket.destroy();
+          resolve(head.slice(0, head.indexOf('\r\n')));
+        }
+      });
+      socket.on('error', reject);
+    });
+  const closed = await startEngine(t);
+  assert.match(await upgrade(closed.port, 'https://evil.example'), /^HTTP\/1\.1 403/);
+  assert.match(await upgrade(closed.port, `http://127.0.0.1:${closed.port}`), /^HTTP\/1\.1 101/);
+  const open = await startEngine(t, { cors: { origin: 'https://app.example' } });
+  assert.match(await upgrade(open.port, 'https://app.example'), /^HTTP\/1\.1 101/);
+  assert.match(await upgrade(open.port, 'https://evil.example'), /^HTTP\/1\.1 403/);
 });

@@ -208,6 +208,19 @@ export type AdapterConstructor = new (nsp: Namespace<any, any, any, any>) => Clu
 /**
  * The pub/sub adapter for `new Server({ adapter })`. `subClient` must be a separate connection
  * (a subscribed connection cannot run other commands): `pubClient.duplicate()`.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from 'redis';
+ * import { Server } from 'switchboard';
+ * import { createAdapter } from 'switchboard/adapters/redis';
+ *
+ * const pub = createClient({ url: 'redis://127.0.0.1:6379' });
+ * const sub = pub.duplicate();
+ * await Promise.all([pub.connect(), sub.connect()]);
+ * const io = new Server(3000, { adapter: createAdapter(pub, sub, { sharded: false }) });
+ * io.to('room:lobby').emit('news', 'reaches the lobby on every node');
+ * ```
  */
 export function createAdapter(
   pubClient: RedisPubSubClient,

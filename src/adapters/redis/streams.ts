@@ -374,6 +374,20 @@ export class RedisStreamsAdapter extends ClusterAdapter {
 /**
  * The streams adapter for `new Server({ adapter })`. `client` is a connected (or connecting)
  * node-redis client; the adapter duplicates it once for its blocking reader.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from 'redis';
+ * import { Server } from 'switchboard';
+ * import { createStreamsAdapter } from 'switchboard/adapters/redis';
+ *
+ * const redis = createClient({ url: 'redis://127.0.0.1:6379' });
+ * await redis.connect();
+ * const io = new Server(3000, {
+ *   adapter: createStreamsAdapter(redis, { maxLen: 10_000 }),
+ *   connectionStateRecovery: { maxDisconnectionDuration: 120_000 }, // works across nodes
+ * });
+ * ```
  */
 export function createStreamsAdapter(client: RedisCommandClient, options: StreamsAdapterOptions = {}): AdapterConstructor {
   const hub = new StreamHub(client, {
