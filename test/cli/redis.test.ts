@@ -13,6 +13,14 @@ for (const adapter of ['redis', 'redis-streams'] as const) {
       for (const c of clients) c.disconnect();
       await Promise.all([one.close(), two.close()]);
     });
+    // Nodes learn their peers through Redis heartbeats; a request sent before that only asks the
+    // nodes known so far, so wait until each hub sees the other.
+    for (let tries = 0; ; tries++) {
+      const counts = await Promise.all([one, two].map((h) => h.io.of('/chat').adapter.serverCount()));
+      if (counts.every((n) => n === 2)) break;
+      assert.ok(tries < 100, `hubs did not discover each other (server counts ${counts})`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const room = `scale-${adapter}-${process.pid}`;
     const join = async (base: string, nickname: string) => {
       const c = connectClient(`${base}/chat`, { auth: { nickname }, transports: ['websocket'], forceNew: true, reconnection: false });
