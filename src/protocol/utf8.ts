@@ -58,7 +58,8 @@ export function utf8Validate(
 
   if (whole !== undefined && end - i >= 64) {
     const cut = completeSequencesEnd(bytes, i, end);
-    if (!whole(bytes.subarray(i, cut))) return UTF8_REJECT;
+    // A whole complete chunk (the common case: a message in one piece) is checked without a view.
+    if (!whole(i === 0 && cut === bytes.length ? bytes : bytes.subarray(i, cut))) return UTF8_REJECT;
     i = cut;
   }
 

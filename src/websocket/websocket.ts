@@ -167,6 +167,8 @@ function nextMask(): number {
 // to one connection in a tick leave in one syscall.
 let corked: WebSocket[] = [];
 let flushScheduled = false;
+/** The connection whose received bytes are being handled; it uncorks itself when done. */
+let receiving: WebSocket | null = null;
 function flushCorked(): void {
   const list = corked;
   corked = [];
@@ -618,10 +620,12 @@ export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTar
     if (!this._isCorked) {
       this._isCorked = true;
       socket.cork();
-      corked.push(this);
-      if (!flushScheduled) {
-        flushScheduled = true;
-        process.nextTick(flushCorked);
+      if (this !== receiving) {
+        corked.push(this);
+        if (!flushScheduled) {
+          flushScheduled = true;
+          process.nextTick(flushCorked);
+        }
       }
     }
     if (cb === undefined) socket.write(data);
@@ -630,6 +634,7 @@ export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTar
 
   /** @internal */
   _uncork(): void {
+    if (!this._isCorked) return;
     this._isCorked = false;
     this._socket?.uncork();
   }
@@ -814,7 +819,16 @@ export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTar
   /** @internal */
   _onSocketData(chunk: Buffer): void {
     const parser = this._parser!;
-    parser.push(chunk);
+    // Replies written while this chunk is handled leave in one batch when it is done, without the
+    // per-tick flush (request/response traffic); writes to other connections still flush per tick.
+    const outer = receiving;
+    receiving = this;
+    try {
+      parser.push(chunk);
+    } finally {
+      receiving = outer;
+      this._uncork();
+    }
     if (parser.paused && !this._socket!.isPaused()) this._socket!.pause();
   }
 
