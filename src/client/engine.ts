@@ -191,6 +191,13 @@ export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSi
       probe.close();
       probe = undefined;
       this.off('close', fail);
+      if (this.upgrading && this.readyState === 'open') {
+        // The probe died after the server answered it, while polling pauses: the session stays on
+        // polling (so does the server's), so poll on instead of waiting for an upgrade.
+        (this.transport as Polling)._resume();
+        this.upgrading = false;
+        this.flush();
+      }
       this.emitReserved('upgradeError', new TransportError('probe error'));
     };
     this.on('close', fail);

@@ -134,6 +134,13 @@ export class Polling extends Transport {
     this.#checkPaused();
   }
 
+  /** Cancels a pause in progress (its upgrade failed); the GET in flight, if any, polls on. */
+  _resume(): void {
+    this.#onPaused = undefined;
+    this.readyState = 'open';
+    if (!this.#abortPoll) this.#poll();
+  }
+
   #checkPaused(): void {
     if (this.#onPaused && !this.#abortPoll && this.writable) {
       this.readyState = 'paused';
