@@ -11,6 +11,7 @@ import { encodeOpenData } from '../protocol/engineio.js';
 import { applyCors, isSameOrigin, originAllowed, type CorsOptions } from './cors.js';
 import { ErrorCode, refusal, writeRefusal, writeUpgradeRefusal, type Refusal } from './errors.js';
 import { EngineSocket, PreparedPacket, type SessionContext } from './socket.js';
+import { runMiddlewares, UpgradeResponse, type EngineMiddleware } from './middleware.js';
 import { DelayQueue } from './timers.js';
 import { PollingTransport, WebSocketTransport, type PollingContext } from './transports.js';
 import { createWebSocketServer, type EngineWebSocket, type EngineWebSocketServer } from './ws-server.js';
@@ -90,6 +91,8 @@ type Resolved = Required<Omit<EngineOptions, 'cors' | 'allowRequest' | 'initialP
   perMessageDeflate: false | Record<string, unknown>;
 };
 
+const middlewareFailure = (): Refusal => refusal(ErrorCode.BAD_REQUEST, { name: 'MIDDLEWARE_FAILURE' });
+
 const defaultId = (): string => randomBytes(18).toString('base64url');
 
 /** Characters allowed in a header value (RFC 9110 §5.5: field-vchar, SP, HTAB, obs-text). */
@@ -123,6 +126,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   private rateWindow = -1;
   private readonly handshakesByAddress = new Map<string, number>();
   private closed = false;
+  private readonly middlewares: EngineMiddleware[] = [];
 
   constructor(options: EngineOptions = {}) {
     super();
@@ -193,7 +197,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
    */
   readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const query = parseQuery(req.url);
-    const proceed = () =>
+    const verify = () =>
       this.verify(req, query, false, (error, id) => {
         if (error) return this.refuse(req, error, (e) => writeRefusal(res, e));
         const sid = query.get('sid');
@@ -204,6 +208,13 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
           this.openPolling(req, res, id!);
         }
       });
+    const proceed = () =>
+      this.middlewares.length === 0
+        ? verify()
+        : runMiddlewares(this.middlewares, req, res, (err) => {
+            if (err !== undefined) return this.refuse(req, middlewareFailure(), (e) => writeRefusal(res, e));
+            if (!res.writableEnded) verify(); // else a middleware answered
+          });
     if (!this.options.cors) return proceed();
     applyCors(this.options.cors, req, res, (answered) => {
       if (!answered) proceed();
@@ -215,16 +226,44 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     // A shared listener: a closure here would keep this whole scope (query, req) alive per connection.
     socket.on('error', destroySocket);
     const query = parseQuery(req.url);
-    this.verify(req, query, true, (error, id) => {
-      if (error) return this.refuse(req, error, (e) => writeUpgradeRefusal(socket, e));
-      this.wss ??= createWebSocketServer({
-        maxPayload: this.options.maxHttpBufferSize,
-        perMessageDeflate: this.options.perMessageDeflate,
-        maxBufferedAmount: this.options.maxBufferedBytes * 2,
+    const verify = () =>
+      this.verify(req, query, true, (error, id) => {
+        if (error) return this.refuse(req, error, (e) => writeUpgradeRefusal(socket, e));
+        this.wss ??= createWebSocketServer({
+          maxPayload: this.options.maxHttpBufferSize,
+          perMessageDeflate: this.options.perMessageDeflate,
+          maxBufferedAmount: this.options.maxBufferedBytes * 2,
+        });
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.onWebSocket(req, query.get('sid'), id, ws));
       });
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.onWebSocket(req, query.get('sid'), id, ws));
+    if (this.middlewares.length === 0) return verify();
+    const res = new UpgradeResponse(req, socket);
+    runMiddlewares(this.middlewares, req, res as unknown as ServerResponse, (err) => {
+      if (err !== undefined) return this.refuse(req, middlewareFailure(), (e) => writeUpgradeRefusal(socket, e));
+      if (!res.writableEnded) verify(); // else a middleware answered (and closed the socket)
     });
   };
+
+  /**
+   * Adds a Connect/Express-style middleware for the engine's HTTP requests: every polling request
+   * and every WebSocket upgrade request, after CORS and before the protocol checks (as engine.io's
+   * `use`). `next(err)` refuses the request (400, `MIDDLEWARE_FAILURE`); a middleware may also
+   * answer itself. On upgrades `res` is a small stand-in: headers it sets go into the 101 answer.
+   *
+   * @example
+   * ```ts
+   * import { EngineServer } from 'switchboard/engine';
+   * const engine = new EngineServer();
+   * engine.use((req, res, next) => {
+   *   res.setHeader('X-Served-By', 'switchboard');
+   *   next(req.headers['x-token'] === 'secret' ? undefined : new Error('no token'));
+   * });
+   * ```
+   */
+  use(middleware: EngineMiddleware): this {
+    this.middlewares.push(middleware);
+    return this;
+  }
 
   /**
    * Takes over the engine's path on an `http`/`https` server: its `request` and `upgrade`

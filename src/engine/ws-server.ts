@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { extraUpgradeHeaders } from './middleware.js';
 import { WebSocketServer, prepareMessage, type PreparedMessage } from '../websocket/index.js';
 
 /** The part of a ws-compatible connection the engine uses. */
@@ -42,6 +43,8 @@ export function createWebSocketServer(options: WebSocketServerOptions): EngineWe
     maxBufferedAmount: options.maxBufferedAmount,
     clientTracking: false,
   });
+  // Headers that `engine.use` middlewares set on an upgrade go into the 101 answer.
+  wss.on('headers', (lines, req) => lines.push(...extraUpgradeHeaders(req)));
   return {
     handleUpgrade: (req, socket, head, cb) => wss.handleUpgrade(req, socket, head, (ws) => cb(ws)),
     close: () => wss.close(),

@@ -1,5 +1,5 @@
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect as netConnect, type AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import type { TestContext } from 'node:test';
 import WebSocket from 'ws';
@@ -115,6 +115,36 @@ export class WireClient {
   send(data: string | Buffer): void {
     this.ws.send(data);
   }
+}
+
+/**
+ * Sends a raw upgrade request and returns the HTTP response text: all of it once the server closes
+ * the connection, or (`untilHead`) the head alone, leaving the connection open (a 101).
+ */
+export async function rawUpgrade(
+  h: Harness,
+  query: string,
+  options: { headers?: Record<string, string>; untilHead?: boolean } = {},
+): Promise<string> {
+  const socket = netConnect(h.port, '127.0.0.1');
+  await once(socket, 'connect');
+  const extra = Object.entries(options.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  socket.write(
+    `GET ${h.url(query)} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`,
+  );
+  let text = '';
+  socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
+  socket.on('error', () => {});
+  let closed = false;
+  socket.once('close', () => (closed = true));
+  if (options.untilHead) {
+    while (!text.includes('\r\n\r\n') && !closed) await Promise.race([once(socket, 'data'), once(socket, 'close')]);
+    socket.destroy();
+    return text.slice(0, text.indexOf('\r\n\r\n'));
+  }
+  if (!closed) await once(socket, 'close');
+  return text;
 }
 
 /** Polls `predicate` until true (deterministic waits without fixed sleeps). */

@@ -2,24 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect as netConnect } from 'node:net';
-import { startEngine, request, pollingHandshake, until, WireClient, type Harness } from './helpers.js';
+import { startEngine, request, pollingHandshake, rawUpgrade, until, WireClient, type Harness } from './helpers.js';
 
 const wsUrl = (h: Harness, query: string) => `ws://127.0.0.1:${h.port}${h.url(query)}`;
-
-/** Sends a raw upgrade request and returns the full HTTP response text. */
-async function rawUpgrade(h: Harness, query: string): Promise<string> {
-  const socket = netConnect(h.port, '127.0.0.1');
-  await once(socket, 'connect');
-  socket.write(
-    `GET ${h.url(query)} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-  );
-  const chunks: Buffer[] = [];
-  socket.on('data', (c: Buffer) => chunks.push(c));
-  await once(socket, 'close');
-  return Buffer.concat(chunks).toString();
-}
 
 test('websocket-only session: open packet without upgrades, text and binary frames', async (t) => {
   const h = await startEngine(t);
