@@ -174,6 +174,24 @@ function flushCorked(): void {
   corked = [];
   flushScheduled = false;
   for (const ws of list) ws._uncork();
+  lastRun = null; // let the tick's frames go
+  lastJoined = EMPTY;
+}
+
+// Prepared (broadcast) frames sent to a connection in one tick wait in a run and leave as one buffer
+// when it uncorks: one plain write instead of a writev of many small chunks. Connections that got
+// the same frames in the same order (a burst to a room) share one joined buffer, built once.
+let lastRun: Buffer[] | null = null;
+let lastJoined: Buffer = EMPTY;
+function joinRun(run: Buffer[]): Buffer {
+  if (lastRun !== null && lastRun.length === run.length) {
+    let i = 0;
+    while (i < run.length && lastRun[i] === run[i]) i++;
+    if (i === run.length) return lastJoined;
+  }
+  lastRun = run;
+  lastJoined = Buffer.concat(run);
+  return lastJoined;
 }
 
 /** A message framed once, to be written to many connections with {@link WebSocket.sendPrepared}. */
@@ -309,6 +327,9 @@ export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTar
   private _closeReason: Buffer = EMPTY;
   private _closeDeadline: Deadline | null = null;
   private _isCorked = false;
+  /** Prepared frames written this tick, not yet handed to the socket (see `joinRun`). */
+  private _run: Buffer[] | null = null;
+  private _runBytes = 0;
   private _userPaused = false;
   private _fragmenting = false;
   private _settings: ConnectionSettings = DEFAULT_SETTINGS;
@@ -355,7 +376,7 @@ export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTar
   /** Bytes queued for sending but not yet handed to the OS. */
   get bufferedAmount(): number {
     const socket = this._socket;
-    return (socket === null ? 0 : socket.writableLength) + this._queuedBytes;
+    return (socket === null ? 0 : socket.writableLength) + this._queuedBytes + this._runBytes;
   }
   /** Whether this is the server side of the connection. */
   get isServer(): boolean {
@@ -490,7 +511,10 @@ export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTar
     const length = message.frame.length;
     if (!this._admit(length, cb)) return false;
     const write = (): void => {
-      if (this._isServer) this._write(message.frame, cb);
+      if (this._isServer) {
+        if (cb === undefined) this._addToRun(message.frame);
+        else this._write(message.frame, cb);
+      }
       else this._writeFrame(message.binary ? OPCODE_BINARY : OPCODE_TEXT, message.payload, message.payload.length, true, false, cb);
     };
     if (this._sendQueue !== null) {
@@ -617,26 +641,51 @@ export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTar
 
   private _write(data: Buffer | string, cb?: (error?: Error) => void): void {
     const socket = this._socket!;
-    if (!this._isCorked) {
-      this._isCorked = true;
-      socket.cork();
-      if (this !== receiving) {
-        corked.push(this);
-        if (!flushScheduled) {
-          flushScheduled = true;
-          process.nextTick(flushCorked);
-        }
-      }
-    }
+    this._cork(socket);
+    if (this._run !== null) this._flushRun(socket); // keeps the order of frames
     if (cb === undefined) socket.write(data);
     else socket.write(data, (error?: Error | null) => cb(error ?? undefined));
+  }
+
+  private _addToRun(frame: Buffer): void {
+    this._cork(this._socket!);
+    (this._run ??= []).push(frame);
+    this._runBytes += frame.length;
+  }
+
+  private _flushRun(socket: Duplex): void {
+    const run = this._run!;
+    this._run = null;
+    this._runBytes = 0;
+    socket.write(run.length === 1 ? run[0]! : joinRun(run));
+  }
+
+  /** Corks the socket on the first write of a tick; it is uncorked on the next tick (or when the read being handled is done). */
+  private _cork(socket: Duplex): void {
+    if (this._isCorked) return;
+    this._isCorked = true;
+    socket.cork();
+    if (this !== receiving) {
+      corked.push(this);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        process.nextTick(flushCorked);
+      }
+    }
   }
 
   /** @internal */
   _uncork(): void {
     if (!this._isCorked) return;
     this._isCorked = false;
-    this._socket?.uncork();
+    const socket = this._socket;
+    if (socket === null) {
+      this._run = null;
+      this._runBytes = 0;
+      return;
+    }
+    if (this._run !== null) this._flushRun(socket);
+    socket.uncork();
   }
 
   // ---------------------------------------------------------------- closing

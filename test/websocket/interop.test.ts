@@ -257,6 +257,28 @@ test('prepareMessage frames once and delivers to every kind of client', async (t
   const [data2, isBinary2] = (await got2) as [Buffer, boolean];
   assert.deepEqual([...data2], [1, 2]);
   assert.equal(isBinary2, true);
+  // Prepared and plain sends in one tick leave in the order they were made, on every connection.
+  const four = (client: any) =>
+    new Promise<string[]>((resolve) => {
+      const got: string[] = [];
+      const onMessage = (d: Buffer) => {
+        got.push(String(d));
+        if (got.length === 4) {
+          client.off('message', onMessage);
+          resolve(got);
+        }
+      };
+      client.on('message', onMessage);
+    });
+  const bursts = Promise.all([four(ours), four(theirs)]);
+  const [a, b, c] = ['a', 'b', 'c'].map((text) => prepareMessage(text));
+  for (const ws of wss.clients) {
+    ws.sendPrepared(a!);
+    ws.send('x');
+    ws.sendPrepared(b!);
+    ws.sendPrepared(c!);
+  }
+  assert.deepEqual(await bursts, [['a', 'x', 'b', 'c'], ['a', 'x', 'b', 'c']]);
   // A client connection can send prepared messages too (it re-frames with a mask).
   const echoed = new Promise<string>((resolve) => {
     for (const ws of wss.clients) ws.once('message', (d) => resolve(String(d)));

@@ -62,6 +62,24 @@ for (const policy of ['refuse', 'close', 'terminate'] as BackpressurePolicy[]) {
   });
 }
 
+test('prepared frames sent in one tick count in bufferedAmount and against maxBufferedAmount', async (t) => {
+  const cap = 16 * 1024;
+  const { wss, port } = await startServer(t, { maxBufferedAmount: cap, backpressure: 'refuse' });
+  const connected = once(wss, 'connection');
+  const raw = await RawClient.connect(port);
+  t.after(() => raw.destroy());
+  const [ws] = (await connected) as [WebSocket];
+  const { prepareMessage } = await import('../../src/websocket/index.js');
+  const frame = prepareMessage(Buffer.alloc(1024, 7));
+  let accepted = 0;
+  // All in one tick: the frames wait in the connection's run, not yet in the socket.
+  while (accepted < 100 && ws.sendPrepared(frame)) accepted++;
+  assert.equal(ws.bufferedAmount, accepted * frame.frame.length);
+  assert.ok(ws.bufferedAmount <= cap && ws.bufferedAmount + frame.frame.length > cap, `buffered ${ws.bufferedAmount}`);
+  assert.equal(accepted, Math.floor(cap / frame.frame.length));
+  await raw.until(() => raw.events.filter((e) => e[0] === 'message').length === accepted, 'every accepted frame', 5000);
+});
+
 test('a stalled close handshake is cut after closeTimeout', async (t) => {
   const { wss, port } = await startServer(t, { closeTimeout: 50 });
   const connected = once(wss, 'connection');
