@@ -41,8 +41,9 @@ export const decodePayload = (payload: string): EnginePacket[] => payload.split(
 export function parseOpenData(text: string | undefined): OpenPacketData {
   const open = JSON.parse(text!);
   const { sid, upgrades, pingInterval, pingTimeout, maxPayload = 0 } = open ?? {};
-  if (typeof sid != 'string' || !sid || !Array.isArray(upgrades) || ![pingInterval, pingTimeout, maxPayload].every((n) => typeof n == 'number' && n >= 0 && n < 1 / 0)) {
+  // `every?.()`: only arrays have it (JSON holds no functions; a non-function `every` throws too).
+  if (typeof sid != 'string' || !sid || !upgrades?.every?.((u: unknown) => typeof u == 'string') || ![pingInterval, pingTimeout, maxPayload].every((n) => typeof n == 'number' && n >= 0 && n < 1 / 0)) {
     throw new Error('invalid open packet');
   }
-  return open;
+  return { ...open, maxPayload };
 }

@@ -200,21 +200,20 @@ export function encodePacket(packet: Packet): EncodedPacket {
 
 /** Like {@link encodePacket}, reading any Blob in the data first (browsers). */
 export async function encodePacketAsync(packet: Packet): Promise<EncodedPacket> {
-  if (!hasBlob || !containsBlob(packet.data)) return encodePacket(packet);
+  try {
+    return encodePacket(packet);
+  } catch (err) {
+    // Only a Blob stops the synchronous encoder: read it (and any other) first.
+    if (!(err instanceof SocketIOEncodeError)) throw err;
+  }
   return encodePacket({ ...packet, data: await readBlobs(packet.data) });
-}
-
-function containsBlob(value: unknown): boolean {
-  if (value === null || typeof value !== 'object') return false;
-  if (value instanceof Blob) return true;
-  if (isBinary(value)) return false;
-  return Object.values(value).some(containsBlob);
 }
 
 async function readBlobs(value: unknown): Promise<unknown> {
   if (value === null || typeof value !== 'object') return value;
   if (value instanceof Blob) return new Uint8Array(await value.arrayBuffer());
-  if (isBinary(value)) return value;
+  // Other binary values, and objects that serialise themselves (a Date), stay as they are.
+  if (isBinary(value) || typeof (value as { toJSON?: unknown }).toJSON == 'function') return value;
   if (Array.isArray(value)) return Promise.all(value.map(readBlobs));
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) out[key] = await readBlobs(v);

@@ -101,6 +101,12 @@ test('Blob: sync encode refuses, async encode reads it', async () => {
   const [text, bin] = await encodePacketAsync({ type: PacketType.EVENT, nsp: '/', data: ['b', { x: blob }] });
   assert.equal(text, '51-["b",{"x":{"_placeholder":true,"num":0}}]');
   assert.deepEqual([...bin!], [1, 2]);
+  // Beside a Blob, values that serialise themselves keep their JSON form; without one, the result is the sync one.
+  const at = new Date(0);
+  const [withDate] = await encodePacketAsync({ type: PacketType.EVENT, nsp: '/', data: ['b', { x: blob, at }] });
+  assert.equal(withDate, '51-["b",{"x":{"_placeholder":true,"num":0},"at":"1970-01-01T00:00:00.000Z"}]');
+  const plain = { type: PacketType.EVENT, nsp: '/', id: 3, data: ['b', { at, n: 1 }] };
+  assert.deepEqual(await encodePacketAsync(plain), encodePacket(plain));
 });
 
 test('binary packet with zero attachments completes at once', () => {
