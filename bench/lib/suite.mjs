@@ -82,7 +82,9 @@ export async function runSuite({ title, name, script, proto, impls, oursReady, c
     printRow(row, impls);
   }
   printTable(title, results, impls);
-  const file = fileURLToPath(new URL(`../results/${name}.json`, import.meta.url));
+  // A partial run (--only, --quick) must not replace the full results the README quotes.
+  const partial = opts.only || opts.quick ? '.partial' : '';
+  const file = fileURLToPath(new URL(`../results/${name}${partial}.json`, import.meta.url));
   mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
   writeFileSync(file, JSON.stringify({ title, date: new Date().toISOString(), opts, pinning, impls, results }, null, 2));
   return results;

@@ -32,10 +32,9 @@ export function runMiddlewares(
         next(e);
       });
     } catch (e) {
-      if (!called) {
-        called = true;
-        done(e);
-      }
+      if (called) throw e; // thrown further down the chain, after this middleware's `next`: not its failure
+      called = true;
+      done(e);
     }
   };
   next();

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Socket as ClientSocket } from 'engine.io-client';
 import { Server } from '../../src/server/index.js';
+import { runMiddlewares } from '../../src/engine/middleware.js';
 import { io as ioClient } from 'socket.io-client';
 import { startEngine, request, json, pollingHandshake, rawUpgrade } from './helpers.js';
 
@@ -149,4 +150,32 @@ test('engine.io-client over polling with upgrade passes the middlewares; io.engi
   t.after(() => socket.close());
   const user = await new Promise((resolve) => socket.once('whoami', resolve));
   assert.equal(user, 'grace');
+});
+
+test('runMiddlewares: order, a second next() ignored, errors thrown after next() not blamed on the middleware', () => {
+  const req = {} as IncomingMessage;
+  const res = {} as any;
+  const seen: unknown[] = [];
+  runMiddlewares(
+    [
+      (_q, _r, next) => {
+        seen.push('a');
+        next();
+        next(); // a buggy middleware: ignored
+      },
+      (_q, _r, next) => {
+        seen.push('b');
+        next();
+      },
+    ],
+    req,
+    res,
+    (err) => seen.push(['done', err]),
+  );
+  assert.deepEqual(seen, ['a', 'b', ['done', undefined]]);
+  const failures: unknown[] = [];
+  runMiddlewares([() => { throw new Error('mine'); }], req, res, (err) => failures.push((err as Error).message));
+  assert.deepEqual(failures, ['mine']);
+  // A throw from what runs after the chain (the request handling itself) surfaces, not swallowed.
+  assert.throws(() => runMiddlewares([(_q, _r, next) => next()], req, res, () => { throw new Error('downstream'); }), /downstream/);
 });
