@@ -17,6 +17,7 @@ export {
   type PreparedMessage,
   type BinaryType,
   type WebSocketData,
+  type BytesLike,
   type MessageData,
   type BackpressurePolicy,
   type ConnectionOptions,

@@ -41,7 +41,10 @@ import { addDeadline, cancelDeadline, type Deadline, type DeadlineTarget } from 
 /** How binary messages are delivered. */
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
 /** What {@link WebSocket.send} accepts (an array of buffers is sent as one message). */
-export type WebSocketData = string | Buffer | ArrayBuffer | ArrayBufferView | readonly Uint8Array[];
+/** What can be framed synchronously: everything `send` takes but a Blob. */
+export type BytesLike = string | Buffer | ArrayBuffer | ArrayBufferView | readonly Uint8Array[];
+/** What `send` takes; a Blob (as in browsers) is read first, keeping the order of sends. */
+export type WebSocketData = BytesLike | Blob;
 /**
  * Message payload as delivered to 'message' listeners: a Buffer by default; an ArrayBuffer or a
  * Buffer[] with {@link WebSocket.binaryType} 'arraybuffer' / 'fragments'. (With 'blob', binary
@@ -210,7 +213,7 @@ export interface PreparedMessage {
  * const msg = prepareMessage(JSON.stringify(update));
  * for (const client of wss.clients) client.sendPrepared(msg);
  */
-export function prepareMessage(data: WebSocketData, options: { binary?: boolean } = {}): PreparedMessage {
+export function prepareMessage(data: BytesLike, options: { binary?: boolean } = {}): PreparedMessage {
   const payload = toBuffer(data);
   const binary = options.binary ?? typeof data !== 'string';
   const headerSize = frameHeaderLength(payload.length, false);
@@ -220,7 +223,7 @@ export function prepareMessage(data: WebSocketData, options: { binary?: boolean 
   return { frame, payload: frame.subarray(headerSize), binary };
 }
 
-function toBuffer(data: WebSocketData): Buffer {
+function toBuffer(data: BytesLike): Buffer {
   if (typeof data === 'string') return Buffer.from(data);
   if (Buffer.isBuffer(data)) return data;
   if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -338,7 +341,8 @@ export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTar
   private _deflate: PerMessageDeflate | null = null;
   private _sendQueue: Array<() => void> | null = null;
   private _queuedBytes = 0;
-  private _compressing = false;
+  /** An asynchronous send step (deflate, or reading a Blob) is in flight: later sends queue behind it. */
+  private _busy = false;
   // Client handshake
   private _request: http.ClientRequest | null = null;
   private _handshakeDeadline: Deadline | null = null;
@@ -459,33 +463,53 @@ export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTar
       if (cb) process.nextTick(cb, notOpenError(this._readyState));
       return false;
     }
-    const binary = options?.binary ?? typeof data !== 'string';
+    // A Blob (as browsers send) is binary; its bytes are read asynchronously, in order (below).
+    const blob = data instanceof Blob ? data : null;
+    const binary = blob !== null || (options?.binary ?? typeof data !== 'string');
     const fin = options?.fin ?? true;
-    let payload: string | Buffer;
+    let payload: string | Buffer = EMPTY;
     let length: number;
-    if (typeof data === 'string') {
+    if (blob !== null) {
+      length = blob.size;
+    } else if (typeof data === 'string') {
       payload = data;
       length = Buffer.byteLength(data);
     } else {
-      payload = toBuffer(data);
+      payload = toBuffer(data as BytesLike);
       length = payload.length;
     }
     if (!this._admit(length, cb)) return false;
+    // Frame state is decided now, in call order, even when the bytes come later (a Blob).
     const opcode = this._fragmenting ? OPCODE_CONTINUATION : binary ? OPCODE_BINARY : OPCODE_TEXT;
     this._fragmenting = !fin;
+    let compress = false;
     const deflate = this._deflate;
     if (deflate !== null) {
       // The first fragment decides whether the whole message is compressed (RFC 7692 §6.1).
-      const compress = opcode === OPCODE_CONTINUATION
+      compress = opcode === OPCODE_CONTINUATION
         ? this._compressingMessage
         : (options?.compress ?? true) && length >= deflate.threshold;
       this._compressingMessage = compress && !fin;
-      if (compress) {
-        this._sendCompressed(opcode, typeof payload === 'string' ? Buffer.from(payload) : payload, length, fin, cb);
-        return true;
-      }
     }
-    if (this._sendQueue !== null) {
+    if (blob !== null) this._sendBlob(blob, opcode, fin, compress, cb);
+    else this._sendPayload(opcode, payload, length, fin, compress, cb, false);
+    return true;
+  }
+  private _compressingMessage = false;
+
+  /** Writes (or compresses) one frame's payload: behind queued sends, or at once when `atHead`. */
+  private _sendPayload(
+    opcode: number,
+    payload: string | Buffer,
+    length: number,
+    fin: boolean,
+    compress: boolean,
+    cb: ((error?: Error) => void) | undefined,
+    atHead: boolean,
+  ): void {
+    if (compress) {
+      this._sendCompressed(opcode, typeof payload === 'string' ? Buffer.from(payload) : payload, length, fin, cb, atHead);
+    } else if (this._sendQueue !== null && !atHead) {
       this._queuedBytes += length;
       this._sendQueue.push(() => {
         this._queuedBytes -= length;
@@ -494,9 +518,39 @@ export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTar
     } else {
       this._writeFrame(opcode, payload, length, fin, false, cb);
     }
-    return true;
   }
-  private _compressingMessage = false;
+
+  /** Reads a Blob, then sends it in its place: later sends wait in the queue meanwhile. */
+  private _sendBlob(blob: Blob, opcode: number, fin: boolean, compress: boolean, cb?: (error?: Error) => void): void {
+    const length = blob.size;
+    const done = (error: unknown, bytes?: ArrayBuffer): void => {
+      if (this._sendQueue === null) {
+        if (cb) cb(notOpenError(this._readyState)); // the connection closed meanwhile
+        return;
+      }
+      this._queuedBytes -= length;
+      this._busy = false;
+      if (error !== null) {
+        // The peer would get a gap in the message stream: fail the connection instead.
+        if (cb) cb(error instanceof Error ? error : new Error(String(error)));
+        this._closeWith(1011, 'could not read a Blob to send');
+      } else {
+        this._sendPayload(opcode, Buffer.from(bytes!), length, fin, compress, cb, true);
+      }
+      this._dequeue();
+    };
+    const run = (): void => {
+      this._busy = true;
+      blob.arrayBuffer().then((bytes) => done(null, bytes), done);
+    };
+    this._queuedBytes += length;
+    if (this._sendQueue === null) {
+      this._sendQueue = [];
+      run();
+    } else {
+      this._sendQueue.push(run);
+    }
+  }
 
   /**
    * Sends a message framed once with {@link prepareMessage}: the same bytes go to every server-side
@@ -530,16 +584,16 @@ export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTar
   }
 
   /** Sends a ping (payload at most 125 bytes). */
-  ping(data?: WebSocketData, cb?: (error?: Error) => void): void {
+  ping(data?: BytesLike, cb?: (error?: Error) => void): void {
     this._sendControl(OPCODE_PING, data, cb);
   }
 
   /** Sends an unsolicited pong (payload at most 125 bytes). */
-  pong(data?: WebSocketData, cb?: (error?: Error) => void): void {
+  pong(data?: BytesLike, cb?: (error?: Error) => void): void {
     this._sendControl(OPCODE_PONG, data, cb);
   }
 
-  private _sendControl(opcode: number, data: WebSocketData | undefined, cb?: (error?: Error) => void): void {
+  private _sendControl(opcode: number, data: BytesLike | undefined, cb?: (error?: Error) => void): void {
     if (this._readyState === CONNECTING) throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
     const payload = data === undefined ? EMPTY : toBuffer(data);
     if (payload.length > MAX_CONTROL_PAYLOAD) throw new RangeError('The data size must not be greater than 125 bytes');
@@ -572,10 +626,10 @@ export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTar
     else write();
   }
 
-  private _sendCompressed(opcode: number, data: Buffer, length: number, fin: boolean, cb?: (error?: Error) => void): void {
+  private _sendCompressed(opcode: number, data: Buffer, length: number, fin: boolean, cb: ((error?: Error) => void) | undefined, atHead: boolean): void {
     const rsv1 = opcode !== OPCODE_CONTINUATION;
     const run = (): void => {
-      this._compressing = true;
+      this._busy = true;
       this._deflate!.compress(data, fin, (error, out) => {
         if (this._sendQueue === null) {
           // The connection closed meanwhile.
@@ -583,7 +637,7 @@ export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTar
           return;
         }
         this._queuedBytes -= length;
-        this._compressing = false;
+        this._busy = false;
         if (error || this._socket === null) {
           if (cb) cb(error ?? notOpenError(this._readyState));
         } else {
@@ -593,8 +647,8 @@ export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTar
       });
     };
     this._queuedBytes += length;
-    if (this._sendQueue === null) {
-      this._sendQueue = [];
+    if (this._sendQueue === null || atHead) {
+      this._sendQueue ??= [];
       run();
     } else {
       this._sendQueue.push(run);
@@ -604,8 +658,8 @@ export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTar
   private _dequeue(): void {
     const queue = this._sendQueue;
     if (queue === null) return;
-    while (queue.length > 0 && !this._compressing) queue.shift()!();
-    if (queue.length === 0 && !this._compressing && this._sendQueue === queue) this._sendQueue = null;
+    while (queue.length > 0 && !this._busy) queue.shift()!();
+    if (queue.length === 0 && !this._busy && this._sendQueue === queue) this._sendQueue = null;
   }
 
   private _writeFrame(
