@@ -8,7 +8,7 @@ import { Blob } from 'node:buffer';
 import type { AddressInfo } from 'node:net';
 import WS, { WebSocketServer as WSServer } from 'ws';
 import { WebSocket } from '../../src/websocket/index.js';
-import { startServer } from './helpers.js';
+import { connectedPair, startServer } from './helpers.js';
 
 const bytes = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + seed) & 255));
 
@@ -83,12 +83,7 @@ test('our server sends a Blob to the ws client; a Blob sent after close fails it
 });
 
 test('a Blob still being read when the connection closes fails its callback, nothing is written after', async (t) => {
-  const { wss, url } = await startServer(t);
-  const connected = once(wss, 'connection');
-  const client = new WebSocket(url);
-  t.after(() => client.terminate());
-  await once(client, 'open');
-  const [server] = (await connected) as [WebSocket];
+  const { client, server } = await connectedPair(t);
   const outcome = new Promise<Error | undefined>((resolve) => client.send(new Blob([bytes(100, 3)]), resolve));
   client.terminate(); // before the Blob's bytes are read (that takes at least a tick)
   const error = await outcome;

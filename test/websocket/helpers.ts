@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import * as net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
-import { WebSocketServer, type ServerOptions } from '../../src/websocket/index.js';
+import { WebSocket, WebSocketServer, type ServerOptions } from '../../src/websocket/index.js';
 import { FrameParser, encodeFrame, type FrameHandler } from '../../src/protocol/ws-frame.js';
 import { acceptKey } from '../../src/protocol/ws-handshake.js';
 
@@ -17,6 +17,20 @@ export async function startServer(t: TestContext, options: Omit<ServerOptions, '
     wss.close(() => resolve());
   }));
   return { wss, port, url: `ws://127.0.0.1:${port}` };
+}
+
+/** A server (see {@link startServer}) with one of our clients connected: both ends of the connection. */
+export async function connectedPair(
+  t: TestContext,
+  options: Omit<ServerOptions, 'port'> = {},
+): Promise<{ wss: WebSocketServer; url: string; client: WebSocket; server: WebSocket }> {
+  const { wss, url } = await startServer(t, options);
+  const connected = once(wss, 'connection');
+  const client = new WebSocket(url);
+  t.after(() => client.terminate());
+  await once(client, 'open');
+  const [server] = (await connected) as [WebSocket];
+  return { wss, url, client, server };
 }
 
 export type RawEvent = ['message', boolean, string] | ['ping' | 'pong', string] | ['close', number, string] | ['error', string];

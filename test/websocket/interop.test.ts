@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
 import WS, { WebSocketServer as WSServer } from 'ws';
 import { WebSocket, WebSocketServer } from '../../src/websocket/index.js';
-import { startServer } from './helpers.js';
+import { connectedPair, startServer } from './helpers.js';
 
 // Both client classes share the ws API; `any` spares union overload friction in the tests.
 type AnyClient = any;
@@ -158,12 +158,7 @@ for (const pairing of pairings) {
 }
 
 test('our server: wss.clients tracks connections; terminate reports 1006', async (t) => {
-  const { wss, url } = await startServer(t);
-  const connected = once(wss, 'connection');
-  const client = new WebSocket(url);
-  t.after(() => client.terminate());
-  await once(client, 'open');
-  const [serverWs] = (await connected) as [WebSocket];
+  const { wss, client, server: serverWs } = await connectedPair(t);
   assert.equal(wss.clients.size, 1);
   const closed = once(serverWs, 'close');
   client.terminate();

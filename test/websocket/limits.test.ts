@@ -9,7 +9,7 @@ import type * as net from 'node:net';
 import { WebSocket, type BackpressurePolicy } from '../../src/websocket/index.js';
 import { acceptKey } from '../../src/protocol/ws-handshake.js';
 import { encodeFrame, OPCODE_TEXT, OPCODE_CLOSE } from '../../src/protocol/ws-frame.js';
-import { RawClient, delay, startServer } from './helpers.js';
+import { RawClient, connectedPair, delay, startServer } from './helpers.js';
 
 const CAP = 256 * 1024;
 const CHUNK = Buffer.alloc(64 * 1024, 1);
@@ -131,12 +131,7 @@ test('autoPong can be turned off; ping/pong events carry the payload', async (t)
 });
 
 test('pause() stops message delivery until resume()', async (t) => {
-  const { wss, url } = await startServer(t);
-  const connected = once(wss, 'connection');
-  const client = new WebSocket(url);
-  t.after(() => client.terminate());
-  await once(client, 'open');
-  const [server] = (await connected) as [WebSocket];
+  const { client, server } = await connectedPair(t);
   const got: string[] = [];
   server.on('message', (d) => got.push(String(d)));
   server.pause();
