@@ -23,6 +23,7 @@ export {
   type ConnectionOptions,
   type ClientOptions,
 } from './websocket.js';
+export { createWebSocketStream } from './stream.js';
 export { WebSocketServer, type ServerOptions, type VerifyClientResult, type HandshakeRejection } from './server.js';
 export type { PerMessageDeflateOptions } from './deflate.js';
 export type { HeartbeatOptions } from './heartbeat.js';
