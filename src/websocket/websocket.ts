@@ -91,6 +91,10 @@ export interface ClientOptions extends ConnectionOptions, Omit<https.RequestOpti
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Value of the `Origin` header. */
   origin?: string;
+  /** Follow HTTP redirects (301, 302, 303, 307, 308) during the handshake. Default false. */
+  followRedirects?: boolean;
+  /** Most redirects followed before the handshake fails. Default 10. */
+  maxRedirects?: number;
 }
 
 /** @internal Resolved connection settings, one object shared by all connections of a server. */
@@ -139,6 +143,8 @@ const DEFAULT_HANDSHAKE_TIMEOUT = 30_000;
 const DEFAULT_MAX_BUFFERED = 4 * 1024 * 1024;
 /** Frames up to this size are copied with their header into one buffer (cheaper than two writes). */
 const COPY_THRESHOLD = 16 * 1024;
+/** HTTP statuses followed with `followRedirects` (RFC 9110 §15.4). */
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 const CONNECTING = 0 as const;
 const OPEN = 1 as const;
@@ -272,6 +278,7 @@ export interface WebSocket {
   on(event: 'drain', listener: () => void): this;
   on(event: 'upgrade', listener: (response: http.IncomingMessage) => void): this;
   on(event: 'unexpected-response', listener: (request: http.ClientRequest, response: http.IncomingMessage) => void): this;
+  on(event: 'redirect', listener: (url: string, request: http.ClientRequest) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(event: 'open', listener: () => void): this;
   once(event: 'message', listener: (data: MessageData, isBinary: boolean) => void): this;
@@ -281,6 +288,7 @@ export interface WebSocket {
   once(event: 'drain', listener: () => void): this;
   once(event: 'upgrade', listener: (response: http.IncomingMessage) => void): this;
   once(event: 'unexpected-response', listener: (request: http.ClientRequest, response: http.IncomingMessage) => void): this;
+  once(event: 'redirect', listener: (url: string, request: http.ClientRequest) => void): this;
   once(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
@@ -973,7 +981,7 @@ export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTar
 
   // ---------------------------------------------------------------- client handshake
 
-  private _connect(address: string | URL, protocols: string[], options: ClientOptions): void {
+  private _connect(address: string | URL, protocols: string[], options: ClientOptions, redirects = 0): void {
     let url: URL;
     try {
       url = address instanceof URL ? address : new URL(address);
@@ -999,6 +1007,8 @@ export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTar
       handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT,
       perMessageDeflate = true,
       origin,
+      followRedirects = false,
+      maxRedirects = 10,
       maxPayload,
       maxBufferedAmount,
       backpressure,
@@ -1047,6 +1057,35 @@ export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTar
     });
     request.on('response', (res) => {
       if (this._request !== request) return;
+      const location = res.headers.location;
+      if (followRedirects && REDIRECT_STATUSES.has(res.statusCode!) && location !== undefined) {
+        res.resume();
+        if (redirects >= maxRedirects) return this._abortHandshake(new Error('Maximum redirects exceeded'));
+        let next: URL;
+        try {
+          next = new URL(location, url.href.replace(/^ws/, 'http'));
+        } catch {
+          return this._abortHandshake(new Error(`Invalid redirect location: ${location}`));
+        }
+        this._request = null;
+        cancelDeadline(this._handshakeDeadline);
+        this._handshakeDeadline = null;
+        // Credentials stay with the host they were meant for (as browsers and ws do).
+        let nextOptions = options;
+        if (next.host !== url.host) {
+          const kept: Record<string, string> = {};
+          for (const name in userHeaders) if (!/^(authorization|cookie|host)$/i.test(name)) kept[name] = userHeaders[name]!;
+          nextOptions = { ...options, headers: kept, auth: undefined };
+          next.username = next.password = '';
+        }
+        try {
+          this._connect(next, protocols, nextOptions, redirects + 1);
+        } catch (error) {
+          return this._abortHandshake(error as Error);
+        }
+        this.emit('redirect', this._url, this._request);
+        return;
+      }
       if (this.listenerCount('unexpected-response') > 0) {
         this._request = null;
         cancelDeadline(this._handshakeDeadline);
