@@ -43,7 +43,12 @@ export function runMiddlewares(
 /** Headers the middlewares set on an upgrade, to add to the 101 answer. */
 const upgradeHeaders = new WeakMap<IncomingMessage, UpgradeResponse>();
 
-/** `Name: value` lines for the 101 answer of `req` (none when no middleware set any). */
+/** The response stand-in of an upgrade request: the one middlewares got, or a new one. */
+export function upgradeResponse(req: IncomingMessage, socket: Duplex): UpgradeResponse {
+  return upgradeHeaders.get(req) ?? new UpgradeResponse(req, socket);
+}
+
+/** `Name: value` lines for the 101 answer of `req` (none when nothing set any). */
 export function extraUpgradeHeaders(req: IncomingMessage): string[] {
   const res = upgradeHeaders.get(req);
   upgradeHeaders.delete(req); // read once, when the 101 is written

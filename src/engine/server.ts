@@ -11,7 +11,7 @@ import { encodeOpenData } from '../protocol/engineio.js';
 import { applyCors, isSameOrigin, originAllowed, type CorsOptions } from './cors.js';
 import { ErrorCode, refusal, writeRefusal, writeUpgradeRefusal, type Refusal } from './errors.js';
 import { EngineSocket, PreparedPacket, type SessionContext } from './socket.js';
-import { runMiddlewares, UpgradeResponse, type EngineMiddleware } from './middleware.js';
+import { runMiddlewares, upgradeResponse, type EngineMiddleware } from './middleware.js';
 import { DelayQueue } from './timers.js';
 import { PollingTransport, WebSocketTransport, type PollingContext } from './transports.js';
 import { createWebSocketServer, type EngineWebSocket, type EngineWebSocketServer } from './ws-server.js';
@@ -234,10 +234,13 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
           perMessageDeflate: this.options.perMessageDeflate,
           maxBufferedAmount: this.options.maxBufferedBytes * 2,
         });
+        // A WebSocket-only handshake opens a session here: its cookie goes with the 101.
+        const { cookie } = this.options;
+        if (cookie && id !== undefined) upgradeResponse(req, socket).setHeader('Set-Cookie', serializeCookie(cookie, id));
         this.wss.handleUpgrade(req, socket, head, (ws) => this.onWebSocket(req, query.get('sid'), id, ws));
       });
     if (this.middlewares.length === 0) return verify();
-    const res = new UpgradeResponse(req, socket);
+    const res = upgradeResponse(req, socket);
     runMiddlewares(this.middlewares, req, res as unknown as ServerResponse, (err) => {
       if (err !== undefined) return this.refuse(req, middlewareFailure(), (e) => writeUpgradeRefusal(socket, e));
       if (!res.writableEnded) verify(); // else a middleware answered (and closed the socket)

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { gunzipSync } from 'node:zlib';
 import { request as rawRequest } from 'node:http';
-import { startEngine, request, json, pollingHandshake, until } from './helpers.js';
+import { startEngine, request, json, pollingHandshake, rawUpgrade, until } from './helpers.js';
 import type { EngineSocket } from '../../src/engine/index.js';
 
 test('handshake: open packet with exactly the five fields, defaults as socket.io', async (t) => {
@@ -353,6 +353,21 @@ test('cookie option sets the session cookie on the handshake', async (t) => {
   assert.deepEqual(reply.headers['set-cookie'], [`lb=${sid}; Path=/; HttpOnly; SameSite=Strict`]);
   const plain = await startEngine(t);
   assert.equal((await pollingHandshake(plain)).reply.headers['set-cookie'], undefined);
+});
+
+test('cookie option: a WebSocket-only handshake gets the cookie on its 101, an upgrade of a polling session does not', async (t) => {
+  const h = await startEngine(t, { cookie: { name: 'lb', sameSite: 'strict' } });
+  const connection = h.nextConnection();
+  const head = await rawUpgrade(h, 'EIO=4&transport=websocket', { untilHead: true });
+  const session = await connection;
+  assert.match(head, /^HTTP\/1\.1 101 /);
+  assert.ok(head.includes(`\r\nSet-Cookie: lb=${session.id}; Path=/; HttpOnly; SameSite=Strict`), head);
+  const { sid } = await pollingHandshake(h);
+  const upgrade = await rawUpgrade(h, `EIO=4&transport=websocket&sid=${sid}`, { untilHead: true });
+  assert.match(upgrade, /^HTTP\/1\.1 101 /);
+  assert.doesNotMatch(upgrade, /Set-Cookie/i);
+  const plain = await startEngine(t);
+  assert.doesNotMatch(await rawUpgrade(plain, 'EIO=4&transport=websocket', { untilHead: true }), /Set-Cookie/i);
 });
 
 test('headers event can add response headers', async (t) => {
