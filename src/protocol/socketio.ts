@@ -264,6 +264,31 @@ function isPayloadValid(type: PacketType, data: unknown): boolean {
   }
 }
 
+/**
+ * Checks a packet that another decoder produced (a custom parser's) by the rules {@link decodeText}
+ * applies, and returns a copy with only the protocol's fields. Throws {@link SocketIODecodeError}.
+ */
+export function checkPacket(value: unknown): Packet {
+  if (value === null || typeof value !== 'object') throw new SocketIODecodeError('INVALID_TYPE', 'packet is not an object');
+  const { type, nsp, id, data } = value as Record<string, unknown>;
+  if (typeof type !== 'number' || !Number.isInteger(type) || type < 0 || type > 6) {
+    throw new SocketIODecodeError('INVALID_TYPE', 'unknown packet type');
+  }
+  if (typeof nsp !== 'string' || nsp[0] !== '/') throw new SocketIODecodeError('INVALID_PAYLOAD', 'invalid namespace');
+  const withAck = type === PacketType.EVENT || type === PacketType.BINARY_EVENT || type === PacketType.ACK || type === PacketType.BINARY_ACK;
+  if (id != null && !(withAck && Number.isSafeInteger(id) && (id as number) >= 0)) {
+    throw new SocketIODecodeError('INVALID_ACK_ID', 'invalid ack id');
+  }
+  if ((type === PacketType.ACK || type === PacketType.BINARY_ACK) && id == null) {
+    throw new SocketIODecodeError('INVALID_ACK_ID', 'ack packet without id');
+  }
+  if (!isPayloadValid(type, data)) throw new SocketIODecodeError('INVALID_PAYLOAD', 'invalid payload for packet type');
+  const packet: Packet = { type, nsp };
+  if (id != null) packet.id = id as number;
+  if (data !== undefined) packet.data = data;
+  return packet;
+}
+
 const isDigit = (code: number) => code >= 48 && code <= 57;
 
 /**

@@ -16,7 +16,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { PacketType, encodePacket, type Packet } from '../protocol/socketio.js';
+import { PacketType, type Packet } from '../protocol/socketio.js';
 import type { Namespace } from './namespace.js';
 import type { Handshake, Socket } from './socket.js';
 import type { PreparedMessage } from './engine.js';
@@ -149,7 +149,7 @@ export class Adapter extends EventEmitter {
     const flags = opts.flags ?? {};
     let prepared: PreparedMessage[] | undefined;
     this.apply(opts, (socket) => {
-      prepared ??= this.nsp._prepare(encodePacket(packet));
+      prepared ??= this.nsp._prepare(this.nsp.server._codec.encode(packet));
       socket._notifyOutgoing(packet);
       socket._writePrepared(prepared, flags);
     });
@@ -172,7 +172,7 @@ export class Adapter extends EventEmitter {
     let prepared: PreparedMessage[] | undefined;
     let clientCount = 0;
     this.apply(opts, (socket) => {
-      prepared ??= this.nsp._prepare(encodePacket(packet));
+      prepared ??= this.nsp._prepare(this.nsp.server._codec.encode(packet));
       clientCount++;
       socket._registerAck(id, ack);
       socket._notifyOutgoing(packet);

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { Decoder, PacketType, SocketIODecodeError, encodePacket, type Packet } from '../protocol/socketio.js';
+import { PacketType, SocketIODecodeError, type Packet } from '../protocol/socketio.js';
+import type { PacketDecoder } from './codec.js';
 import type { BroadcastFlags, SocketId } from './adapter.js';
 import type { EngineSocket, PreparedMessage } from './engine.js';
 import { sendPrepared } from './engine.js';
@@ -16,7 +17,7 @@ export class Client {
   readonly id: string;
   /** Sockets of this connection by namespace name. */
   readonly nsps = new Map<string, Socket<any, any, any, any>>();
-  private readonly decoder: Decoder;
+  private readonly decoder: PacketDecoder;
   private connecting: Set<string> | undefined;
   private connectTimer: TimeoutHandle | undefined;
   private closed = false;
@@ -27,7 +28,7 @@ export class Client {
     readonly conn: EngineSocket,
   ) {
     this.id = conn.id;
-    this.decoder = new Decoder({ maxAttachments: server._maxAttachments });
+    this.decoder = server._codec.createDecoder();
     // Shared listeners that find the client through the session: no closures per connection.
     (conn as ClientSession)[kClient] = this;
     conn.on('message', connOnMessage);
@@ -98,7 +99,7 @@ export class Client {
       if (this.closed) return;
       if (!nsp) {
         this.doneConnecting(name);
-        this._write(encodePacket({ type: PacketType.CONNECT_ERROR, nsp: name, data: { message: 'Invalid namespace' } }), {});
+        this._write(this.server._codec.encode({ type: PacketType.CONNECT_ERROR, nsp: name, data: { message: 'Invalid namespace' } }), {});
         return;
       }
       void nsp._add(this, auth, (socket) => {
@@ -121,7 +122,7 @@ export class Client {
   _refuse(nsp: string, err: ExtendedError): void {
     const data: { message: string; data?: unknown } = { message: err.message };
     if (err.data !== undefined) data.data = err.data;
-    this._write(encodePacket({ type: PacketType.CONNECT_ERROR, nsp, data }), {});
+    this._write(this.server._codec.encode({ type: PacketType.CONNECT_ERROR, nsp, data }), {});
   }
 
   /** @internal */
@@ -133,7 +134,7 @@ export class Client {
   /** @internal `socket.disconnect(true)`: every namespace is told, then the connection closes. */
   _disconnectAll(): void {
     for (const socket of [...this.nsps.values()]) {
-      this._write(encodePacket({ type: PacketType.DISCONNECT, nsp: socket.nsp.name }), {});
+      this._write(this.server._codec.encode({ type: PacketType.DISCONNECT, nsp: socket.nsp.name }), {});
       socket._onclose('forced server close');
     }
     this.close();

@@ -4,6 +4,7 @@ import { DEFAULT_MAX_ATTACHMENTS, RESERVED_EVENTS } from '../protocol/socketio.j
 import { Adapter, type Room, type SocketId } from './adapter.js';
 import type { BroadcastOperator, RemoteSocket } from './broadcast.js';
 import { Client } from './client.js';
+import { createCodec, type PacketCodec, type ParserModule } from './codec.js';
 import { TypedEmitter } from './emitter.js';
 import { createEngine, prepareMessage, type Engine, type EngineOptions, type PreparedMessage } from './engine.js';
 import { Namespace, ParentNamespace, type Middleware, type ServerSideEmitArgs } from './namespace.js';
@@ -51,6 +52,11 @@ export interface ServerOptions extends EngineOptions {
   cleanupEmptyChildNamespaces?: boolean;
   /** Most binary attachments one packet may announce (default 10). */
   maxAttachments?: number;
+  /**
+   * A socket.io-compatible packet parser (`{ Encoder, Decoder }`, e.g. `socket.io-msgpack-parser`);
+   * clients must use the same one. Default: the Socket.IO v5 text format.
+   */
+  parser?: ParserModule;
 }
 
 export interface ServerReservedEvents<L extends EventsMap, E extends EventsMap, S extends EventsMap, D> {
@@ -103,7 +109,7 @@ export class Server<
   /** @internal */ readonly _timeouts = new Timeouts();
   /** @internal */ readonly _recovery: ResolvedRecovery | undefined;
   /** @internal */ readonly _connectTimeout: number;
-  /** @internal */ readonly _maxAttachments: number;
+  /** @internal */ readonly _codec: PacketCodec;
   /** @internal */ readonly _cleanupEmptyChildNamespaces: boolean;
   /** @internal */ _adapterConstructor: AdapterConstructor;
 
@@ -122,7 +128,7 @@ export class Server<
     }
     this.opts = { path: '/socket.io/', serveClient: true, ...opts };
     this._connectTimeout = opts.connectTimeout ?? 45_000;
-    this._maxAttachments = opts.maxAttachments ?? DEFAULT_MAX_ATTACHMENTS;
+    this._codec = createCodec(opts.parser, opts.maxAttachments ?? DEFAULT_MAX_ATTACHMENTS);
     this._cleanupEmptyChildNamespaces = opts.cleanupEmptyChildNamespaces ?? false;
     this._adapterConstructor = opts.adapter ?? Adapter;
     if (opts.connectionStateRecovery) {

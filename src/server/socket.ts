@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { PacketType, RESERVED_EVENTS, encodePacket, type Packet } from '../protocol/socketio.js';
+import { PacketType, RESERVED_EVENTS, type Packet } from '../protocol/socketio.js';
 import type { Adapter, BroadcastFlags, Room, Session, SessionToPersist, SocketId } from './adapter.js';
 import { BroadcastOperator } from './broadcast.js';
 import { NO_AUTH, type Client } from './client.js';
@@ -485,7 +485,7 @@ export class Socket<
 
   private writePacket(packet: Packet, flags: BroadcastFlags): void {
     if (this.closed) return;
-    this.client._write(encodePacket(packet), flags);
+    this.client._write(this.server._codec.encode(packet), flags);
   }
 
   private takeFlags(): BroadcastFlags {
@@ -566,7 +566,7 @@ export class Socket<
     return (...args: unknown[]) => {
       if (sent) return;
       sent = true;
-      const encoded = encodePacket({ type: PacketType.ACK, nsp: this.nsp.name, id, data: args });
+      const encoded = this.server._codec.encode({ type: PacketType.ACK, nsp: this.nsp.name, id, data: args });
       if (recent.has(id)) recent.set(id, encoded);
       if (!this.closed) this.client._write(encoded, NO_FLAGS);
     };

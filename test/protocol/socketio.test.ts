@@ -6,6 +6,7 @@ import {
   PacketType,
   SocketIODecodeError,
   SocketIOEncodeError,
+  checkPacket,
   decodeText,
   encodePacket,
   encodePacketAsync,
@@ -283,4 +284,36 @@ test('deeply nested payload is refused, not a stack overflow', () => {
   const d = new Decoder();
   assert.equal(d.add(`51-["e",${deep}]`), null);
   assert.throws(() => d.add(new Uint8Array([1])), SocketIODecodeError);
+});
+
+test('property: checkPacket on any value returns a protocol packet or throws a typed error, and agrees with decodeText', () => {
+  const anyValue = fc.oneof(
+    fc.anything(),
+    fc.record(
+      {
+        type: fc.oneof(fc.integer({ min: -1, max: 8 }), fc.double(), fc.string()),
+        nsp: fc.oneof(fc.constant('/'), fc.constant('/admin'), fc.string(), fc.integer()),
+        id: fc.oneof(fc.nat(), fc.integer(), fc.double(), fc.constant(null), fc.string()),
+        data: fc.oneof(fc.jsonValue(), fc.array(fc.jsonValue()), fc.tuple(fc.constantFrom('ev', 'disconnect', 'connect'), fc.jsonValue())),
+      },
+      { requiredKeys: ['type'] },
+    ),
+  );
+  fc.assert(
+    fc.property(anyValue, (value) => {
+      let packet: Packet;
+      try {
+        packet = checkPacket(value);
+      } catch (err) {
+        assert.ok(err instanceof SocketIODecodeError, String(err));
+        return;
+      }
+      // What passes is exactly what our own decoder would accept from the same packet as text.
+      const [text] = encodePacket(packet);
+      const again = decodeText(text, Infinity);
+      // Without binary data a BINARY_* type is written as its plain twin.
+      const plainType = packet.type === PacketType.BINARY_EVENT ? PacketType.EVENT : packet.type === PacketType.BINARY_ACK ? PacketType.ACK : packet.type;
+      assert.deepEqual(again, { ...packet, type: plainType });
+    }),
+  );
 });

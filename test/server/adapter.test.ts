@@ -82,8 +82,11 @@ test('Timeouts: a throwing callback does not stop the others', async () => {
   assert.deepEqual(fired, [1]);
 });
 
-test('maxAttachments is a server option', async () => {
+test('maxAttachments is a server option: its decoders refuse more', async () => {
   const io = new Server({ maxAttachments: 2 });
-  assert.equal(io._maxAttachments, 2);
+  const decoder = io._codec.createDecoder();
+  assert.equal(decoder.add('52-["e",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]'), null, 'waits for 2 attachments');
+  decoder.reset();
+  assert.throws(() => decoder.add('53-["e"]'), { code: 'TOO_MANY_ATTACHMENTS' });
   await io.close();
 });
