@@ -7,8 +7,9 @@ import * as msgpackParser from 'socket.io-msgpack-parser';
 import { encode } from 'notepack.io';
 import { WebSocket } from 'ws';
 import { once, setup, TRANSPORT_MODES, type TransportMode } from './helpers.js';
+import type { ParserModule } from '../../src/server/index.js';
 
-const parser = msgpackParser as unknown as import('../../src/server/index.js').ServerOptions['parser'];
+const parser = msgpackParser as unknown as ParserModule;
 
 for (const mode of Object.keys(TRANSPORT_MODES) as TransportMode[]) {
   test(`msgpack parser (${mode}): events, acks, binary and rooms with socket.io-client`, async (t) => {
