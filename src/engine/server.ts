@@ -11,7 +11,7 @@ import { encodeOpenData } from '../protocol/engineio.js';
 import { applyCors, isSameOrigin, originAllowed, type CorsOptions } from './cors.js';
 import { ErrorCode, refusal, writeRefusal, writeUpgradeRefusal, type Refusal } from './errors.js';
 import { EngineSocket, PreparedPacket, type SessionContext } from './socket.js';
-import { runMiddlewares, upgradeResponse, type EngineMiddleware } from './middleware.js';
+import { runMiddlewares, upgradeResponse, type EngineMiddleware, type UpgradeResponse } from './middleware.js';
 import { DelayQueue } from './timers.js';
 import { PollingTransport, WebSocketTransport, type PollingContext } from './transports.js';
 import { createWebSocketServer, type EngineWebSocket, type EngineWebSocketServer } from './ws-server.js';
@@ -208,13 +208,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
           this.openPolling(req, res, id!);
         }
       });
-    const proceed = () =>
-      this.middlewares.length === 0
-        ? verify()
-        : runMiddlewares(this.middlewares, req, res, (err) => {
-            if (err !== undefined) return this.refuse(req, middlewareFailure(), (e) => writeRefusal(res, e));
-            if (!res.writableEnded) verify(); // else a middleware answered
-          });
+    const proceed = () => this.afterMiddlewares(req, res, (e) => writeRefusal(res, e), verify);
     if (!this.options.cors) return proceed();
     applyCors(this.options.cors, req, res, (answered) => {
       if (!answered) proceed();
@@ -239,13 +233,23 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
         if (cookie && id !== undefined) upgradeResponse(req, socket).setHeader('Set-Cookie', serializeCookie(cookie, id));
         this.wss.handleUpgrade(req, socket, head, (ws) => this.onWebSocket(req, query.get('sid'), id, ws));
       });
-    if (this.middlewares.length === 0) return verify();
-    const res = upgradeResponse(req, socket);
-    runMiddlewares(this.middlewares, req, res as unknown as ServerResponse, (err) => {
-      if (err !== undefined) return this.refuse(req, middlewareFailure(), (e) => writeUpgradeRefusal(socket, e));
-      if (!res.writableEnded) verify(); // else a middleware answered (and closed the socket)
-    });
+    if (this.middlewares.length === 0) return verify(); // no response stand-in needed
+    this.afterMiddlewares(req, upgradeResponse(req, socket), (e) => writeUpgradeRefusal(socket, e), verify);
   };
+
+  /** Runs the `use` middlewares, then `verify` unless one failed (400) or answered the request itself. */
+  private afterMiddlewares(
+    req: IncomingMessage,
+    res: ServerResponse | UpgradeResponse,
+    answer: (error: Refusal) => void,
+    verify: () => void,
+  ): void {
+    if (this.middlewares.length === 0) return verify();
+    runMiddlewares(this.middlewares, req, res as ServerResponse, (err) => {
+      if (err !== undefined) return this.refuse(req, middlewareFailure(), answer);
+      if (!res.writableEnded) verify();
+    });
+  }
 
   /**
    * Adds a Connect/Express-style middleware for the engine's HTTP requests: every polling request

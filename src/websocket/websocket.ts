@@ -547,16 +547,23 @@ export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTar
       }
       this._dequeue();
     };
-    const run = (): void => {
-      this._busy = true;
-      blob.arrayBuffer().then((bytes) => done(null, bytes), done);
-    };
     this._queuedBytes += length;
-    if (this._sendQueue === null) {
-      this._sendQueue = [];
-      run();
+    this._startOrQueue(() => {
+      this._busy = true;
+      blob.arrayBuffer().then(
+        (bytes) => done(null, bytes),
+        (error: unknown) => done(error ?? new Error('could not read the Blob')),
+      );
+    }, false);
+  }
+
+  /** Starts an asynchronous send step now (nothing in flight, or it is next in line) or queues it. */
+  private _startOrQueue(step: () => void, atHead: boolean): void {
+    if (this._sendQueue === null || atHead) {
+      this._sendQueue ??= [];
+      step();
     } else {
-      this._sendQueue.push(run);
+      this._sendQueue.push(step);
     }
   }
 
@@ -655,12 +662,7 @@ export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTar
       });
     };
     this._queuedBytes += length;
-    if (this._sendQueue === null || atHead) {
-      this._sendQueue ??= [];
-      run();
-    } else {
-      this._sendQueue.push(run);
-    }
+    this._startOrQueue(run, atHead);
   }
 
   private _dequeue(): void {
