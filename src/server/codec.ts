@@ -6,12 +6,16 @@
  */
 import { Decoder, SocketIODecodeError, checkPacket, encodePacket, type Packet } from '../protocol/socketio.js';
 
-/** A socket.io-compatible parser module: `Encoder` and `Decoder` classes (socket.io-parser's shape). */
+/**
+ * A socket.io-compatible parser module: `Encoder` and `Decoder` classes (socket.io-parser's shape).
+ * Typed loosely, as parsers' own declarations vary: `encode` must return the parts to send (an
+ * array of strings and bytes; a single part is accepted too), and the decoder emits `'decoded'`.
+ */
 export interface ParserModule {
-  Encoder: new () => { encode(packet: Packet): Array<string | Uint8Array> };
+  Encoder: new () => { encode(packet: any): unknown };
   Decoder: new () => {
-    add(chunk: string | Uint8Array): void;
-    on(event: 'decoded', listener: (packet: unknown) => void): unknown;
+    add(chunk: any): void;
+    on(event: 'decoded', listener: (packet: any) => void): unknown;
     destroy?(): void;
   };
 }
@@ -32,7 +36,10 @@ export function createCodec(parser: ParserModule | undefined, maxAttachments: nu
   if (parser === undefined) return { encode: encodePacket, createDecoder: () => new Decoder({ maxAttachments }) };
   const encoder = new parser.Encoder();
   return {
-    encode: (packet) => encoder.encode(packet),
+    encode(packet) {
+      const parts = encoder.encode(packet) as string | Uint8Array | Array<string | Uint8Array>;
+      return Array.isArray(parts) ? parts : [parts];
+    },
     createDecoder() {
       const decoder = new parser.Decoder();
       let decoded: unknown[] = [];
@@ -42,13 +49,14 @@ export function createCodec(parser: ParserModule | undefined, maxAttachments: nu
           try {
             decoder.add(chunk);
           } catch (err) {
+            decoded = [];
             throw new SocketIODecodeError('INVALID_PAYLOAD', `parser: ${err instanceof Error ? err.message : String(err)}`);
           }
-          if (decoded.length === 0) return null;
-          if (decoded.length > 1) throw new SocketIODecodeError('INVALID_PAYLOAD', 'parser: more than one packet in a message');
-          const [packet] = decoded;
+          const packets = decoded;
           decoded = [];
-          return checkPacket(packet);
+          if (packets.length === 0) return null;
+          if (packets.length > 1) throw new SocketIODecodeError('INVALID_PAYLOAD', 'parser: more than one packet in a message');
+          return checkPacket(packets[0]);
         },
         reset: () => decoder.destroy?.(),
       };

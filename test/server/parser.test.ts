@@ -9,7 +9,7 @@ import { WebSocket } from 'ws';
 import { once, setup, TRANSPORT_MODES, type TransportMode } from './helpers.js';
 import type { ParserModule } from '../../src/server/index.js';
 
-const parser = msgpackParser as unknown as ParserModule;
+const parser: ParserModule = msgpackParser; // assignable as the package declares itself
 
 for (const mode of Object.keys(TRANSPORT_MODES) as TransportMode[]) {
   test(`msgpack parser (${mode}): events, acks, binary and rooms with socket.io-client`, async (t) => {
@@ -61,4 +61,33 @@ test('msgpack parser: a packet that breaks the protocol closes only its connecti
   assert.match(errors[0]!, /invalid payload/);
   assert.equal(good.connected, true);
   assert.deepEqual(await good.timeout(2000).emitWithAck('missing').catch((e: Error) => e.message), 'operation has timed out');
+});
+
+test('createCodec: a single encoded part is wrapped; parser errors, extra packets and bad packets are typed decode errors', async () => {
+  const { createCodec } = await import('../../src/server/codec.js');
+  const { SocketIODecodeError } = await import('../../src/protocol/socketio.js');
+  class Encoder {
+    encode(packet: unknown) {
+      return JSON.stringify(packet);
+    }
+  }
+  class Decoder {
+    private listener: (packet: unknown) => void = () => {};
+    on(_event: 'decoded', listener: (packet: unknown) => void) {
+      this.listener = listener;
+    }
+    add(chunk: string) {
+      if (chunk === 'boom') throw new Error('cannot parse');
+      for (const packet of JSON.parse(chunk) as unknown[]) this.listener(packet);
+    }
+  }
+  const codec = createCodec({ Encoder, Decoder }, 10);
+  assert.deepEqual(codec.encode({ type: 2, nsp: '/', data: ['a'] }), ['{"type":2,"nsp":"/","data":["a"]}']);
+  const decoder = codec.createDecoder();
+  assert.equal(decoder.add('[]'), null, 'nothing decoded yet');
+  assert.deepEqual(decoder.add('[{"type":2,"nsp":"/","data":["a",1],"extra":true}]'), { type: 2, nsp: '/', data: ['a', 1] });
+  assert.throws(() => decoder.add('boom'), (e: unknown) => e instanceof SocketIODecodeError && /cannot parse/.test(e.message));
+  assert.throws(() => decoder.add('[{"type":2,"nsp":"/","data":["a"]},{"type":2,"nsp":"/","data":["b"]}]'), /more than one packet/);
+  assert.throws(() => decoder.add('[{"type":3,"nsp":"/","data":[]}]'), { code: 'INVALID_ACK_ID' });
+  assert.throws(() => decoder.add('[{"type":2,"nsp":"chat","data":["a"]}]'), { code: 'INVALID_PAYLOAD' });
 });
