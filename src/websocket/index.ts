@@ -10,10 +10,6 @@
 export {
   WebSocket,
   prepareMessage,
-  MessageEvent,
-  CloseEvent,
-  ErrorEvent,
-  WebSocketEvent,
   type PreparedMessage,
   type BinaryType,
   type WebSocketData,
@@ -23,6 +19,7 @@ export {
   type ConnectionOptions,
   type ClientOptions,
 } from './websocket.js';
+export { MessageEvent, CloseEvent, ErrorEvent, WebSocketEvent } from './whatwg.js';
 export { createWebSocketStream } from './stream.js';
 export { WebSocketServer, type ServerOptions, type VerifyClientResult, type HandshakeRejection } from './server.js';
 export type { PerMessageDeflateOptions } from './deflate.js';

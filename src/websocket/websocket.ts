@@ -7,13 +7,11 @@
  * shared-timer timeout, enforces the outgoing buffer cap, and exposes both the `ws`-style
  * EventEmitter API and the WHATWG one (`onmessage`, `addEventListener`, `binaryType`, ...).
  */
-import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
-import * as tls from 'node:tls';
 import { Blob, isUtf8 } from 'node:buffer';
-import { randomBytes, randomFillSync } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import {
   FrameParser,
@@ -32,11 +30,13 @@ import {
 } from '../protocol/ws-frame.js';
 import { buildClosePayload, CLOSE_ABNORMAL, CLOSE_NO_STATUS } from '../protocol/ws-close.js';
 import { WebSocketProtocolError } from '../protocol/ws-errors.js';
-import { checkUpgradeResponse, headerValue, isToken, WS_VERSION } from '../protocol/ws-handshake.js';
-import { acceptDeflateResponse, deflateOffer, parseExtensions, type DeflateParams } from '../protocol/ws-extensions.js';
+import { checkUpgradeResponse, headerValue } from '../protocol/ws-handshake.js';
+import { acceptDeflateResponse, parseExtensions, type DeflateParams } from '../protocol/ws-extensions.js';
 import { utf8Validate, UTF8_ACCEPT } from '../protocol/utf8.js';
 import { PerMessageDeflate, type PerMessageDeflateOptions } from './deflate.js';
 import { addDeadline, cancelDeadline, type Deadline, type DeadlineTarget } from './timers.js';
+import { WhatwgEventTarget } from './whatwg.js';
+import { planHandshake, planRedirect, REDIRECT_STATUSES } from './client-request.js';
 
 /** How binary messages are delivered. */
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
@@ -139,12 +139,10 @@ export interface AttachOptions {
 }
 
 const DEFAULT_CLOSE_TIMEOUT = 30_000;
-const DEFAULT_HANDSHAKE_TIMEOUT = 30_000;
 const DEFAULT_MAX_BUFFERED = 4 * 1024 * 1024;
 /** Frames up to this size are copied with their header into one buffer (cheaper than two writes). */
 const COPY_THRESHOLD = 16 * 1024;
 /** HTTP statuses followed with `followRedirects` (RFC 9110 §15.4). */
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 const CONNECTING = 0 as const;
 const OPEN = 1 as const;
@@ -238,34 +236,6 @@ function toBuffer(data: BytesLike): Buffer {
   return Buffer.from(String(data));
 }
 
-/** Minimal WHATWG-style event objects (Node 20 lacks a global CloseEvent). */
-export class WebSocketEvent {
-  constructor(readonly type: string, readonly target: WebSocket) {}
-}
-export class MessageEvent extends WebSocketEvent {
-  constructor(target: WebSocket, readonly data: string | MessageData) {
-    super('message', target);
-  }
-}
-export class CloseEvent extends WebSocketEvent {
-  constructor(target: WebSocket, readonly code: number, readonly reason: string, readonly wasClean: boolean) {
-    super('close', target);
-  }
-}
-export class ErrorEvent extends WebSocketEvent {
-  readonly message: string;
-  constructor(target: WebSocket, readonly error: unknown) {
-    super('error', target);
-    this.message = error instanceof Error ? error.message : String(error);
-  }
-}
-
-type EventListenerFn = (event: any) => void;
-type EventListenerLike = EventListenerFn | { handleEvent(event: any): void };
-const kListener = Symbol('switchboard.listener');
-const kOnProperty = Symbol('switchboard.onProperty');
-type Wrapper = ((...args: any[]) => void) & { [kListener]?: EventListenerLike; [kOnProperty]?: boolean };
-
 type OwnedSocket = Duplex & { _switchboardWs?: WebSocket };
 
 /** Typed EventEmitter events of {@link WebSocket}. */
@@ -303,7 +273,7 @@ export interface WebSocket {
  * @example WHATWG style (browser code runs unchanged)
  * ws.onmessage = (event) => console.log(event.data);
  */
-export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTarget {
+export class WebSocket extends WhatwgEventTarget implements FrameHandler, DeadlineTarget {
   static readonly CONNECTING = CONNECTING;
   static readonly OPEN = OPEN;
   static readonly CLOSING = CLOSING;
@@ -984,74 +954,13 @@ export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTar
   // ---------------------------------------------------------------- client handshake
 
   private _connect(address: string | URL, protocols: string[], options: ClientOptions, redirects = 0): void {
-    let url: URL;
-    try {
-      url = address instanceof URL ? address : new URL(address);
-    } catch {
-      throw new SyntaxError(`Invalid URL: ${String(address)}`);
-    }
-    if (url.protocol === 'http:') url.protocol = 'ws:';
-    else if (url.protocol === 'https:') url.protocol = 'wss:';
-    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-      throw new SyntaxError('The URL\'s protocol must be one of "ws:", "wss:", "http:" or "https:"');
-    }
-    if (url.hash) throw new SyntaxError('The URL contains a fragment identifier');
-    const seen = new Set<string>();
-    for (const protocol of protocols) {
-      if (!isToken(protocol) || seen.has(protocol)) throw new SyntaxError('An invalid or duplicated subprotocol was specified');
-      seen.add(protocol);
-    }
+    const plan = planHandshake(address, protocols, options);
+    const { url, key, deflateOptions } = plan;
     this._url = url.href;
-    const secure = url.protocol === 'wss:';
-    const key = randomBytes(16).toString('base64');
-    const {
-      headers: userHeaders,
-      handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT,
-      perMessageDeflate = true,
-      origin,
-      followRedirects = false,
-      maxRedirects = 10,
-      maxPayload,
-      maxBufferedAmount,
-      backpressure,
-      backpressureCloseCode,
-      autoPong,
-      closeTimeout,
-      skipUTF8Validation,
-      ...requestOptions
-    } = options;
-    const settings = resolveSettings({ maxPayload, maxBufferedAmount, backpressure, backpressureCloseCode, autoPong, closeTimeout, skipUTF8Validation });
-    const deflateOptions: PerMessageDeflateOptions | null =
-      perMessageDeflate === false ? null : perMessageDeflate === true ? {} : perMessageDeflate;
-    const headers: Record<string, string> = {
-      ...userHeaders,
-      'Sec-WebSocket-Version': WS_VERSION,
-      'Sec-WebSocket-Key': key,
-      Connection: 'Upgrade',
-      Upgrade: 'websocket',
-    };
-    if (deflateOptions !== null) headers['Sec-WebSocket-Extensions'] = deflateOffer(deflateOptions);
-    if (protocols.length > 0) headers['Sec-WebSocket-Protocol'] = protocols.join(',');
-    if (origin !== undefined) headers['Origin'] = origin;
-    const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    const requestInit: https.RequestOptions = {
-      ...requestOptions,
-      protocol: secure ? 'https:' : 'http:',
-      hostname,
-      port: url.port || (secure ? 443 : 80),
-      path: url.pathname + url.search,
-      method: 'GET',
-      headers,
-    };
-    if (url.username || url.password) requestInit.auth = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-    if (requestInit.agent === undefined && requestInit.createConnection === undefined) {
-      requestInit.createConnection = (secure
-        ? (opts: any) => tls.connect({ ...opts, servername: opts.servername ?? (net.isIP(hostname) ? undefined : hostname) })
-        : (opts: any) => net.connect(opts)) as any;
-    }
-    const request = (secure ? https : http).request(requestInit);
+    const settings = resolveSettings(plan.connection);
+    const request = (plan.secure ? https : http).request(plan.request);
     this._request = request;
-    if (handshakeTimeout > 0) this._handshakeDeadline = addDeadline(handshakeTimeout, this, DEADLINE_HANDSHAKE);
+    if (plan.handshakeTimeout > 0) this._handshakeDeadline = addDeadline(plan.handshakeTimeout, this, DEADLINE_HANDSHAKE);
 
     request.on('error', (error) => {
       if (this._request !== request) return;
@@ -1060,28 +969,20 @@ export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTar
     request.on('response', (res) => {
       if (this._request !== request) return;
       const location = res.headers.location;
-      if (followRedirects && REDIRECT_STATUSES.has(res.statusCode!) && location !== undefined) {
+      if (plan.followRedirects && REDIRECT_STATUSES.has(res.statusCode!) && location !== undefined) {
         res.resume();
-        if (redirects >= maxRedirects) return this._abortHandshake(new Error('Maximum redirects exceeded'));
-        let next: URL;
+        if (redirects >= plan.maxRedirects) return this._abortHandshake(new Error('Maximum redirects exceeded'));
+        let next: ReturnType<typeof planRedirect>;
         try {
-          next = new URL(location, url.href.replace(/^ws/, 'http'));
-        } catch {
-          return this._abortHandshake(new Error(`Invalid redirect location: ${location}`));
+          next = planRedirect(location, url, options);
+        } catch (error) {
+          return this._abortHandshake(error as Error);
         }
         this._request = null;
         cancelDeadline(this._handshakeDeadline);
         this._handshakeDeadline = null;
-        // Credentials stay with the host they were meant for (as browsers and ws do).
-        let nextOptions = options;
-        if (next.host !== url.host) {
-          const kept: Record<string, string> = {};
-          for (const name in userHeaders) if (!/^(authorization|cookie|host)$/i.test(name)) kept[name] = userHeaders[name]!;
-          nextOptions = { ...options, headers: kept, auth: undefined };
-          next.username = next.password = '';
-        }
         try {
-          this._connect(next, protocols, nextOptions, redirects + 1);
+          this._connect(next.url, protocols, next.options, redirects + 1);
         } catch (error) {
           return this._abortHandshake(error as Error);
         }
@@ -1155,95 +1056,6 @@ export class WebSocket extends EventEmitter implements FrameHandler, DeadlineTar
       if (this.listenerCount('error') > 0) this.emit('error', error);
       this.emit('close', CLOSE_ABNORMAL, EMPTY);
     });
-  }
-
-  // ---------------------------------------------------------------- WHATWG surface
-
-  get onopen(): EventListenerFn | null {
-    return this._getOn('open');
-  }
-  set onopen(fn: EventListenerFn | null) {
-    this._setOn('open', fn);
-  }
-  get onmessage(): EventListenerFn | null {
-    return this._getOn('message');
-  }
-  set onmessage(fn: EventListenerFn | null) {
-    this._setOn('message', fn);
-  }
-  get onclose(): EventListenerFn | null {
-    return this._getOn('close');
-  }
-  set onclose(fn: EventListenerFn | null) {
-    this._setOn('close', fn);
-  }
-  get onerror(): EventListenerFn | null {
-    return this._getOn('error');
-  }
-  set onerror(fn: EventListenerFn | null) {
-    this._setOn('error', fn);
-  }
-
-  private _getOn(type: string): EventListenerFn | null {
-    for (const listener of this.rawListeners(type) as Wrapper[]) {
-      if (listener[kOnProperty]) return listener[kListener] as EventListenerFn;
-    }
-    return null;
-  }
-
-  private _setOn(type: string, fn: EventListenerFn | null): void {
-    for (const listener of this.rawListeners(type) as Wrapper[]) {
-      if (listener[kOnProperty]) this.removeListener(type, listener);
-    }
-    if (typeof fn === 'function') this._addWrapped(type, fn, false, true);
-  }
-
-  /** WHATWG `addEventListener` for 'open', 'message', 'close' and 'error'. */
-  addEventListener(type: string, listener: EventListenerLike, options?: { once?: boolean } | boolean): void {
-    if (typeof listener !== 'function' && typeof listener?.handleEvent !== 'function') return;
-    for (const existing of this.rawListeners(type) as Wrapper[]) {
-      if (existing[kListener] === listener && !existing[kOnProperty]) return;
-    }
-    this._addWrapped(type, listener, typeof options === 'object' && options.once === true, false);
-  }
-
-  /** WHATWG `removeEventListener`. */
-  removeEventListener(type: string, listener: EventListenerLike): void {
-    for (const existing of this.rawListeners(type) as Wrapper[]) {
-      if (existing[kListener] === listener && !existing[kOnProperty]) {
-        this.removeListener(type, existing);
-        return;
-      }
-    }
-  }
-
-  private _addWrapped(type: string, listener: EventListenerLike, once: boolean, onProperty: boolean): void {
-    const call = (event: WebSocketEvent): void => {
-      if (typeof listener === 'function') listener.call(this, event);
-      else listener.handleEvent(event);
-    };
-    let wrapper: Wrapper;
-    switch (type) {
-      case 'message':
-        wrapper = (data: MessageData, isBinary: boolean) =>
-          call(new MessageEvent(this, isBinary ? data : (data as Buffer).toString()));
-        break;
-      case 'close':
-        wrapper = (code: number, reason: Buffer) => call(new CloseEvent(this, code, reason.toString(), this.wasClean));
-        break;
-      case 'error':
-        wrapper = (error: unknown) => call(new ErrorEvent(this, error));
-        break;
-      case 'open':
-        wrapper = () => call(new WebSocketEvent('open', this));
-        break;
-      default:
-        return;
-    }
-    wrapper[kListener] = listener;
-    wrapper[kOnProperty] = onProperty;
-    if (once) this.once(type, wrapper);
-    else this.on(type, wrapper);
   }
 }
 
