@@ -7,7 +7,12 @@
  * Re-synchronisation handles a Redis that came back empty (restart without persistence, or the
  * stream was deleted): if the stream is missing or its last generated id is older than ours, the
  * stream was recreated and every entry in it is new to us, so reading restarts from `0-0`. If
- * MAXLEN trimming removed entries we had not read yet, a MESSAGES_LOST error says so.
+ * MAXLEN trimming removed entries we had not read yet, a MESSAGES_LOST error says how many: the
+ * reader counts the entries the stream ever received up to its position (XINFO `entries-added`,
+ * Redis >= 7), and trimming removes the oldest first, so `entries-added - length` above that count
+ * is the number removed unread. The check runs after a failure (while connected, a reader that
+ * falls more than the stream's length behind is only seen at the next check; its count never
+ * exceeds what was really lost, since it grows only with entries delivered).
  *
  * @example
  * ```ts
@@ -47,6 +52,8 @@ export interface StreamReaderOptions {
 export class StreamReader {
   /** Id of the last entry delivered (or the stream's tail when reading started). */
   lastId = '0-0';
+  /** How many entries the stream ever received up to {@link lastId}; undefined before Redis 7. */
+  private addedThroughLast: number | undefined = 0;
   private running = false;
   private failures = 0;
   private wake: (() => void) | null = null;
@@ -84,8 +91,9 @@ export class StreamReader {
       try {
         if (!this.client.isOpen) await this.client.connect();
         if (needsPosition) {
-          const tail = await this.client.sendCommand(['XREVRANGE', this.options.key, '+', '-', 'COUNT', '1']);
-          this.lastId = Array.isArray(tail) && Array.isArray(tail[0]) ? String(tail[0][0]) : '0-0';
+          const info = await this.streamInfo();
+          this.lastId = info === null ? '0-0' : String(info('last-generated-id') ?? '0-0');
+          this.addedThroughLast = info === null ? 0 : optionalNumber(info('entries-added'));
           needsPosition = false;
           positioned();
         } else if (needsResync) {
@@ -103,6 +111,7 @@ export class StreamReader {
         const entries = parseXRead(reply, this.options.key, this.options.field);
         if (entries.length > 0) {
           this.lastId = entries[entries.length - 1]!.id;
+          if (this.addedThroughLast !== undefined) this.addedThroughLast += entries.length;
           this.options.onEntries(entries);
         }
       } catch (err) {
@@ -119,34 +128,46 @@ export class StreamReader {
 
   /** After a failure: detect a recreated stream, or entries trimmed before we could read them. */
   private async resync(): Promise<void> {
-    let info: unknown;
-    try {
-      info = await this.client.sendCommand(['XINFO', 'STREAM', this.options.key]);
-    } catch (err) {
-      if (/no such key/i.test(String((err as Error)?.message))) {
-        this.lastId = '0-0';
-        return;
-      }
-      throw err;
-    }
-    const field = readMap(info);
-    const lastGenerated = String(field('last-generated-id') ?? '0-0');
-    if (compareIds(lastGenerated, this.lastId) < 0) {
+    const info = await this.streamInfo();
+    if (info === null || compareIds(String(info('last-generated-id') ?? '0-0'), this.lastId) < 0) {
+      // Missing, or its ids restarted below ours: a new stream, every entry in it unread.
       this.lastId = '0-0';
+      this.addedThroughLast = 0;
       return;
     }
-    // Trimming removes the oldest entries: if even the first one left is newer than the last one we
-    // read, entries after ours may have been removed unread (exact when lastId itself was trimmed
-    // together with its successors; the boundary case reports a loss that did not happen).
-    const firstEntry = field('first-entry');
-    const firstId = Array.isArray(firstEntry) ? String(firstEntry[0]) : undefined;
-    if (firstId !== undefined && this.lastId !== '0-0' && compareIds(firstId, this.lastId) > 0) {
+    this.reportTrimmed(info);
+  }
+
+  /** XINFO STREAM as a field lookup, or null when the stream does not exist. */
+  private async streamInfo(): Promise<((key: string) => unknown) | null> {
+    try {
+      return readMap(await this.client.sendCommand(['XINFO', 'STREAM', this.options.key]));
+    } catch (err) {
+      if (/no such key/i.test(String((err as Error)?.message))) return null;
+      throw err;
+    }
+  }
+
+  /** Reports entries that trimming removed before this reader got to them (see the file comment). */
+  private reportTrimmed(field: (key: string) => unknown): void {
+    const added = optionalNumber(field('entries-added'));
+    const length = optionalNumber(field('length'));
+    let lost: string | null = null;
+    if (added !== undefined && length !== undefined && this.addedThroughLast !== undefined) {
+      const removed = added - length;
+      if (removed > this.addedThroughLast) lost = `${removed - this.addedThroughLast} entries`;
+      // Reading resumes at the first entry left, so the count continues from there.
+      this.addedThroughLast = Math.max(this.addedThroughLast, removed);
+    } else if (this.lastId !== '0-0') {
+      // Redis < 7 has no counter: if even the first entry left is newer than ours, entries may have
+      // been removed unread (a loss is also reported when only our own last entry was trimmed).
+      const firstEntry = field('first-entry');
+      const firstId = Array.isArray(firstEntry) ? String(firstEntry[0]) : undefined;
+      if (firstId !== undefined && compareIds(firstId, this.lastId) > 0) lost = 'entries';
+    }
+    if (lost !== null) {
       this.options.onError(
-        new RedisAdapterError(
-          'MESSAGES_LOST',
-          `stream "${this.options.key}" was trimmed past entry ${this.lastId} before this node read it ` +
-            `(first entry now ${firstId}); raise maxLen`,
-        ),
+        new RedisAdapterError('MESSAGES_LOST', `stream "${this.options.key}" was trimmed: ${lost} after ${this.lastId} removed before this node read them; raise maxLen`),
       );
     }
   }
@@ -172,4 +193,9 @@ export class StreamReader {
     await this.loop;
     this.client.off('error', this.onClientError);
   }
+}
+
+function optionalNumber(value: unknown): number | undefined {
+  const n = typeof value === 'number' ? value : typeof value === 'string' || typeof value === 'bigint' ? Number(value) : NaN;
+  return Number.isFinite(n) ? n : undefined;
 }
