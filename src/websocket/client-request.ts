@@ -14,7 +14,7 @@ import type { ClientOptions, ConnectionOptions } from './websocket.js';
 
 const DEFAULT_HANDSHAKE_TIMEOUT = 30_000;
 
-/** Statuses a client with `followRedirects` follows. */
+/** Statuses a client with `followRedirects` follows (RFC 9110 §15.4). */
 export const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 /** Everything one handshake attempt needs, computed before any I/O. */

@@ -142,7 +142,6 @@ const DEFAULT_CLOSE_TIMEOUT = 30_000;
 const DEFAULT_MAX_BUFFERED = 4 * 1024 * 1024;
 /** Frames up to this size are copied with their header into one buffer (cheaper than two writes). */
 const COPY_THRESHOLD = 16 * 1024;
-/** HTTP statuses followed with `followRedirects` (RFC 9110 §15.4). */
 
 const CONNECTING = 0 as const;
 const OPEN = 1 as const;
