@@ -117,8 +117,7 @@ export class PollingTransport {
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       let packets;
       try {
-        if (!isUtf8(body)) throw new EngineDecodeError('UNKNOWN_PACKET_TYPE', 'request body is not UTF-8');
-        packets = decodePayload(body.toString('utf8'));
+        packets = decodePayload(bodyText(body, req.headers['content-type']));
       } catch (error) {
         fail(400, 'PARSE_ERROR', error as Error, 'parse error');
         return;
@@ -193,6 +192,19 @@ export class PollingTransport {
       res.end(compressed, done ?? undefined);
     });
   }
+}
+
+/**
+ * A POST body as text. Engine.IO payloads are UTF-8. One exception keeps a known client working:
+ * python-engineio 4.3 (Debian bookworm) posts `str` bodies through `requests`, which encodes them
+ * as ISO-8859-1 under a bare `text/plain`, the historical default charset of text types (RFC 2616
+ * section 3.7.1). Such a body that is not UTF-8 is read as Latin-1, which maps every byte to the
+ * character the client meant; anything else that is not UTF-8 is a parse error.
+ */
+function bodyText(body: Buffer, contentType: string | undefined): string {
+  if (isUtf8(body)) return body.toString('utf8');
+  if (contentType !== undefined && /^\s*text\/plain\s*$/i.test(contentType)) return body.toString('latin1');
+  throw new EngineDecodeError('UNKNOWN_PACKET_TYPE', 'request body is not UTF-8');
 }
 
 function encodeText(type: PacketType, data: string | Uint8Array | undefined): string {

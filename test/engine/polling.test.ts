@@ -197,6 +197,25 @@ test('garbage bodies close the session with parse error; other sessions are unto
   assert.equal(h.engine.clientsCount, 1);
 });
 
+test('a bare text/plain body that is not UTF-8 is read as Latin-1 (python-engineio 4.3); with charset=UTF-8 it is a parse error', async (t) => {
+  const h = await startEngine(t);
+  const connection = h.nextConnection();
+  const { sid } = await pollingHandshake(h);
+  const session = await connection;
+  const got = once(session, 'message');
+  const latin1 = Buffer.from('4h\u00e9llo \u00ff', 'latin1');
+  const reply = await request(h.port, 'POST', h.url(`EIO=4&transport=polling&sid=${sid}`), { body: latin1, headers: { 'Content-Type': 'text/plain' } });
+  assert.equal(reply.status, 200);
+  assert.equal((await got)[0], 'h\u00e9llo \u00ff');
+
+  const strict = await pollingHandshake(h);
+  const refused = await request(h.port, 'POST', h.url(`EIO=4&transport=polling&sid=${strict.sid}`), {
+    body: latin1,
+    headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
+  });
+  assert.equal(refused.status, 400);
+});
+
 test('octet-stream POST (v3 binary) is refused and closes the session; other methods are refused', async (t) => {
   const h = await startEngine(t);
   const connection = h.nextConnection();

@@ -84,7 +84,7 @@ for (const mode of ['polling', 'websocket', 'upgrade'] as const) {
     if (mode === 'upgrade') assert.deepEqual([...transports], ['polling', 'websocket']);
 
     // Binary anywhere in the arguments, both ways, and acks in both directions.
-    assert.deepEqual(step('echo').args, ['hello', hex([0, 1, 0xff]), { n: 1, nested: [hex([2])] }]);
+    assert.deepEqual(step('echo').args, ['héllo', hex([0, 1, 0xff]), { n: 1, nested: [hex([2])] }]);
     assert.deepEqual(step('whoami').answer, { token: TOKEN, nsp: '/custom' });
     assert.deepEqual(step('greet').args, [['welcome', hex([1, 2])]]);
     assert.deepEqual(greetAnswers.map((a) => a.map((x) => (Buffer.isBuffer(x) ? [...x] : x))), [['thanks', [0xca, 0xfe]]]);
