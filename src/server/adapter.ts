@@ -44,6 +44,11 @@ export interface SessionToPersist {
   pid: string;
   rooms: Room[];
   data: unknown;
+  /**
+   * Where the packet log stood when the socket connected ({@link Adapter.recoveryPosition}). A
+   * client that received no event has no offset to send back; it resumes from here.
+   */
+  connectedAt?: string;
 }
 
 export interface Session extends SessionToPersist {
@@ -60,6 +65,8 @@ export interface SocketLike {
 
 interface StoredPacket {
   id: string;
+  /** Position in this adapter's log (the counter behind `id`). */
+  seq: number;
   rooms: Set<Room>;
   except: Set<Room> | undefined;
   data: unknown[];
@@ -232,9 +239,10 @@ export class Adapter extends EventEmitter {
     const recovery = this.recovery;
     if (!recovery || packet.type !== PacketType.EVENT || packet.id !== undefined || opts.flags?.volatile) return;
     const data = packet.data as unknown[];
-    const id = this.offsetPrefix + (this.offsetCounter++).toString(36);
+    const seq = this.offsetCounter++;
+    const id = this.offsetPrefix + seq.toString(36);
     data.push(id);
-    this.packets.push({ id, rooms: opts.rooms, except: opts.except, data, emittedAt: Date.now() });
+    this.packets.push({ id, seq, rooms: opts.rooms, except: opts.except, data, emittedAt: Date.now() });
     this.startSweeper(recovery.maxDisconnectionDuration);
   }
 
@@ -246,25 +254,51 @@ export class Adapter extends EventEmitter {
   }
 
   /**
+   * Where the packet log stands now, stored with a session so that a client which received no
+   * event (and so has no offset) can still be recovered: the id the next stored packet will get.
+   */
+  recoveryPosition(): string | undefined {
+    return this.offsetPrefix + this.offsetCounter.toString(36);
+  }
+
+  /**
    * The session of `pid` with every stored packet after `offset` that it should have received,
-   * in order; `null` if expired, unknown, or the offset fell out of the log. A session is
+   * in order; `null` if expired, unknown, or the offset fell out of the log. Without an offset (the
+   * client received no event), every stored packet since the socket connected. A session is
    * restored at most once.
    */
-  restoreSession(pid: string, offset: string): Promise<Session | null> {
+  restoreSession(pid: string, offset: string | undefined): Promise<Session | null> {
     const recovery = this.recovery;
     const session = this.sessions.get(pid);
     if (!recovery || !session) return Promise.resolve(null);
     this.sessions.delete(pid);
     if (session.disconnectedAt + recovery.maxDisconnectionDuration < Date.now()) return Promise.resolve(null);
-    const index = this.packets.findIndex((p) => p.id === offset);
-    if (index === -1) return Promise.resolve(null);
+    let start: number;
+    if (offset !== undefined) {
+      start = this.packets.findIndex((p) => p.id === offset) + 1;
+      if (start === 0) return Promise.resolve(null);
+    } else {
+      // Packets swept from the log since then were older than the disconnection window and the
+      // client received none of them, so they were not for it: start at the first one left.
+      const from = this.sequenceOf(session.connectedAt);
+      if (from === undefined) return Promise.resolve(null);
+      start = this.packets.findIndex((p) => p.seq >= from);
+      if (start === -1) start = this.packets.length;
+    }
     const missedPackets: unknown[][] = [];
-    for (let i = index + 1; i < this.packets.length; i++) {
+    for (let i = start; i < this.packets.length; i++) {
       const packet = this.packets[i]!;
       if (shouldReceive(session.rooms, packet)) missedPackets.push(packet.data);
     }
     const { disconnectedAt: _, ...persisted } = session;
     return Promise.resolve({ ...persisted, missedPackets });
+  }
+
+  /** The log position of one of this adapter's offsets, or undefined for anything else. */
+  private sequenceOf(offset: string | undefined): number | undefined {
+    if (offset === undefined || !offset.startsWith(this.offsetPrefix)) return undefined;
+    const seq = parseInt(offset.slice(this.offsetPrefix.length), 36);
+    return Number.isSafeInteger(seq) && seq >= 0 ? seq : undefined;
   }
 
   private startSweeper(maxAge: number): void {

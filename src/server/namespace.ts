@@ -234,7 +234,8 @@ export class Namespace<
 
   private async createSocket(client: Client, auth: Record<string, unknown>): Promise<Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
     const { pid, offset } = auth;
-    if (this.server._recovery && typeof pid === 'string' && typeof offset === 'string') {
+    // A client that received no event has a pid but no offset (socket.io-client omits it).
+    if (this.server._recovery && typeof pid === 'string' && (typeof offset === 'string' || offset === undefined)) {
       let session = null;
       try {
         session = await this.adapter.restoreSession(pid, offset);

@@ -130,6 +130,8 @@ export class Socket<
   connected = false;
   /** True when this socket was restored by connection state recovery. */
   readonly recovered: boolean = false;
+  /** With recovery: where the adapter's packet log stood when this socket connected (only set then). */
+  declare private readonly connectedAt: string | undefined;
 
   readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
   readonly adapter: Adapter;
@@ -168,6 +170,7 @@ export class Socket<
       this.id = randomId();
       this.pid = recovery ? randomId() : undefined;
     }
+    if (recovery) this.connectedAt = this.adapter.recoveryPosition();
     this.auth = auth === NO_AUTH ? undefined : auth;
     this.issued = Date.now();
     // Read now: a closed socket no longer knows its peer.
@@ -442,6 +445,7 @@ export class Socket<
         pid: this.pid,
         rooms: [...this.rooms],
         data: this.data,
+        connectedAt: this.connectedAt,
         recentAcks: this.recentAcks,
       };
       void this.adapter.persistSession(session);

@@ -86,6 +86,34 @@ describe('streams adapter: connection state recovery across nodes', () => {
     stranger.disconnect();
   });
 
+  test('a client that received no broadcast (so has no offset) is recovered on another node too', async () => {
+    const prefix = uniquePrefix('csr-quiet');
+    prefixes.push(prefix);
+    const [a, b] = await Promise.all(['A', 'B'].map((name) => startNode({ name, adapter: 'streams', prefix, recovery: true })));
+    nodes.push(a!, b!);
+    await until(async () => (await a!.call('serverCount')) === 2, 'nodes to see each other');
+    await a!.call('broadcast', { event: 'news', args: ['before it connected'] }); // the stream is not empty
+
+    const client = await connected(connectClient(a!.port));
+    const id = client.id!;
+    await client.emitWithAck('join', 'quiet');
+    const news = collect(client, 'news');
+    client.io.engine.close();
+    await until(async () => !(await a!.call<string[]>('localSockets')).includes(id), 'A to drop the socket');
+    await b!.call('broadcast', { event: 'news', rooms: ['quiet'], args: ['missed'] });
+
+    (client.io as unknown as { uri: string }).uri = `http://127.0.0.1:${b!.port}`;
+    client.connect();
+    await connected(client);
+    assert.equal(client.recovered, true, 'recovered without an offset');
+    assert.equal(client.id, id);
+    await until(() => news.length === 1, 'the missed broadcast');
+    await sleep(100);
+    assert.deepEqual(news.map((n) => n[0]), ['missed'], 'nothing from before it connected');
+    assert.ok((await client.emitWithAck('rooms')).includes('quiet'));
+    client.disconnect();
+  });
+
   test('the stream length stays bounded by maxLen', async () => {
     const prefix = uniquePrefix('maxlen');
     prefixes.push(prefix);

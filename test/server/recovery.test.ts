@@ -55,6 +55,37 @@ for (const mode of Object.keys(TRANSPORT_MODES) as TransportMode[]) {
       await until(() => received.length >= 4);
       assert.deepEqual(received, [1, 2, 3, 4]);
     });
+
+    test('a client that received no event (socket.io-client then sends no offset) is recovered too', async (t) => {
+      const h = await setup(t, { connectionStateRecovery: { maxDisconnectionDuration: 5000 } }, mode);
+      h.io.emit('n', 0); // stored before the client connects: not for it
+      const serverSockets: Socket[] = [];
+      h.io.on('connection', (s) => {
+        serverSockets.push(s);
+        if (!s.recovered) void s.join('quiet');
+      });
+      const c = h.client('/', { reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 50 });
+      const received: unknown[] = [];
+      c.on('n', (n: number) => received.push(n));
+      await once(c, 'connect');
+      if (mode === 'upgrade') await upgraded(c);
+      const id = c.id;
+
+      const gone = once(serverSockets[0]!, 'disconnect');
+      c.io.engine.close();
+      await gone;
+      h.io.to('quiet').emit('n', 1);
+      h.io.to('elsewhere').emit('n', 999);
+
+      await once(c, 'connect');
+      await until(() => received.length >= 1);
+      assert.equal(c.recovered, true);
+      assert.equal(c.id, id);
+      assert.ok(serverSockets[1]!.rooms.has('quiet'));
+      h.io.emit('n', 2);
+      await until(() => received.length >= 2);
+      assert.deepEqual(received, [1, 2]);
+    });
   });
 }
 

@@ -37,7 +37,7 @@ import { CodecError, decodeValue, encodeValue } from './codec.js';
 import { type ClusterMessage, MessageType, decodeMessage } from './envelope.js';
 import { RedisAdapterError, toAdapterError } from './errors.js';
 import { ConnectionWatch, whenReady, type AdapterConstructor } from './pubsub.js';
-import { BUFFER_REPLIES, type RedisCommandClient, STREAM_ID, type StreamEntry, parseEntries } from './redis-client.js';
+import { BUFFER_REPLIES, type RedisCommandClient, STREAM_ID, type StreamEntry, parseEntries, readMap } from './redis-client.js';
 import { StreamReader } from './stream-reader.js';
 
 export interface StreamsAdapterOptions extends ClusterAdapterOptions {
@@ -77,6 +77,11 @@ class StreamHub {
   private readerStart: Promise<void> | null = null;
   private readonly senders = new Map<string, SenderWindow>();
   private closed = false;
+
+  /** The last stream entry this node has read (and so delivered): where a socket connecting now starts. */
+  get position(): string | undefined {
+    return this.reader?.lastId;
+  }
 
   constructor(
     readonly client: RedisCommandClient,
@@ -294,7 +299,7 @@ export class RedisStreamsAdapter extends ClusterAdapter {
     if (!recovery) return;
     let value: Buffer;
     try {
-      value = encodeValue({ sid: session.sid, pid: session.pid, rooms: session.rooms, data: session.data });
+      value = encodeValue({ sid: session.sid, pid: session.pid, rooms: session.rooms, data: session.data, connectedAt: session.connectedAt });
     } catch (err) {
       this.reportError(new RedisAdapterError('UNENCODABLE', `session ${session.sid} cannot be stored: ${(err as Error).message}`));
       return;
@@ -308,24 +313,30 @@ export class RedisStreamsAdapter extends ClusterAdapter {
     }
   }
 
+  override recoveryPosition(): string | undefined {
+    return this.hub.position;
+  }
+
   /**
    * Takes the session of `pid` out of Redis and collects, from the stream, every broadcast after
-   * `offset` the session should have received. `null` when the session expired or the offset is
-   * no longer in the stream (then the client starts a fresh session).
+   * `offset` (or, for a client that received no event, after where the stream stood when it
+   * connected) that the session should have received. `null` when the session expired or that
+   * entry is no longer in the stream (then the client starts a fresh session).
    */
-  override async restoreSession(pid: string, offset: string): Promise<Session | null> {
-    if (!this.recoveryOptions || typeof pid !== 'string' || typeof offset !== 'string' || !STREAM_ID.test(offset)) return null;
+  override async restoreSession(pid: string, offset: string | undefined): Promise<Session | null> {
+    if (!this.recoveryOptions || typeof pid !== 'string') return null;
+    if (offset !== undefined && (typeof offset !== 'string' || !STREAM_ID.test(offset))) return null;
     const stream = this.hub.options.streamName;
     try {
       const raw = await this.client.sendCommand(['GETDEL', this.hub.options.sessionKeyPrefix + pid], BUFFER_REPLIES);
       if (!Buffer.isBuffer(raw)) return null;
-      const head = await this.client.sendCommand(['XRANGE', stream, offset, offset]);
-      if (!Array.isArray(head) || head.length === 0) return null;
       const stored = decodeValue(raw) as SessionToPersist;
       if (!stored || typeof stored.sid !== 'string' || !Array.isArray(stored.rooms)) return null;
+      const start = offset ?? stored.connectedAt;
+      if (typeof start !== 'string' || !STREAM_ID.test(start) || !(await this.stillInStream(start))) return null;
       const missedPackets: unknown[][] = [];
       const pageSize = 1000;
-      let from = offset;
+      let from = start;
       for (let scanned = 0; scanned < this.hub.options.maxRestoreScan; scanned += pageSize) {
         const page = parseEntries(
           await this.client.sendCommand(['XRANGE', stream, `(${from}`, '+', 'COUNT', String(pageSize)], BUFFER_REPLIES),
@@ -347,6 +358,27 @@ export class RedisStreamsAdapter extends ClusterAdapter {
       );
       return null;
     }
+  }
+
+  /**
+   * Whether every entry after `id` is still in the stream: `id` itself is (trimming removes the
+   * oldest first), or `id` is `0-0` (the stream was empty) and nothing was ever trimmed.
+   */
+  private async stillInStream(id: string): Promise<boolean> {
+    const stream = this.hub.options.streamName;
+    if (id !== '0-0') {
+      const head = await this.client.sendCommand(['XRANGE', stream, id, id]);
+      return Array.isArray(head) && head.length > 0;
+    }
+    let info: unknown;
+    try {
+      info = await this.client.sendCommand(['XINFO', 'STREAM', stream]);
+    } catch (err) {
+      if (/no such key/i.test(String((err as Error)?.message))) return true; // nothing was ever written
+      throw err;
+    }
+    const field = readMap(info);
+    return Number(field('entries-added')) === Number(field('length'));
   }
 
   private missedPacket(entry: StreamEntry, rooms: Room[]): unknown[] | undefined {
