@@ -92,6 +92,22 @@ export function parseXRead(reply: unknown, key: string, field: string): StreamEn
   return parseEntries(readMap(reply)(key), field);
 }
 
+/** XINFO STREAM of `key` as a field lookup, or null when the stream does not exist. */
+export async function streamInfo(client: RedisCommandClient, key: string): Promise<((field: string) => unknown) | null> {
+  try {
+    return readMap(await client.sendCommand(['XINFO', 'STREAM', key]));
+  } catch (err) {
+    if (/no such key/i.test(String((err as Error)?.message))) return null;
+    throw err;
+  }
+}
+
+/** An integer field of a reply (number, string or bigint), or undefined when it is not one. */
+export function optionalNumber(value: unknown): number | undefined {
+  const n = typeof value === 'number' ? value : typeof value === 'string' || typeof value === 'bigint' ? Number(value) : NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
+
 /** Compares two stream ids (`ms-seq`). */
 export function compareIds(a: string, b: string): number {
   const [am, as] = splitId(a);

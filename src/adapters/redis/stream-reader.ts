@@ -29,8 +29,9 @@ import {
   type RedisCommandClient,
   type StreamEntry,
   compareIds,
+  optionalNumber,
   parseXRead,
-  readMap,
+  streamInfo,
 } from './redis-client.js';
 
 export interface StreamReaderOptions {
@@ -91,7 +92,7 @@ export class StreamReader {
       try {
         if (!this.client.isOpen) await this.client.connect();
         if (needsPosition) {
-          const info = await this.streamInfo();
+          const info = await streamInfo(this.client, this.options.key);
           this.lastId = info === null ? '0-0' : String(info('last-generated-id') ?? '0-0');
           this.addedThroughLast = info === null ? 0 : optionalNumber(info('entries-added'));
           needsPosition = false;
@@ -128,7 +129,7 @@ export class StreamReader {
 
   /** After a failure: detect a recreated stream, or entries trimmed before we could read them. */
   private async resync(): Promise<void> {
-    const info = await this.streamInfo();
+    const info = await streamInfo(this.client, this.options.key);
     if (info === null || compareIds(String(info('last-generated-id') ?? '0-0'), this.lastId) < 0) {
       // Missing, or its ids restarted below ours: a new stream, every entry in it unread.
       this.lastId = '0-0';
@@ -136,16 +137,6 @@ export class StreamReader {
       return;
     }
     this.reportTrimmed(info);
-  }
-
-  /** XINFO STREAM as a field lookup, or null when the stream does not exist. */
-  private async streamInfo(): Promise<((key: string) => unknown) | null> {
-    try {
-      return readMap(await this.client.sendCommand(['XINFO', 'STREAM', this.options.key]));
-    } catch (err) {
-      if (/no such key/i.test(String((err as Error)?.message))) return null;
-      throw err;
-    }
   }
 
   /** Reports entries that trimming removed before this reader got to them (see the file comment). */
@@ -193,9 +184,4 @@ export class StreamReader {
     await this.loop;
     this.client.off('error', this.onClientError);
   }
-}
-
-function optionalNumber(value: unknown): number | undefined {
-  const n = typeof value === 'number' ? value : typeof value === 'string' || typeof value === 'bigint' ? Number(value) : NaN;
-  return Number.isFinite(n) ? n : undefined;
 }

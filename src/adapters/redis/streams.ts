@@ -37,7 +37,7 @@ import { CodecError, decodeValue, encodeValue } from './codec.js';
 import { type ClusterMessage, MessageType, decodeMessage } from './envelope.js';
 import { RedisAdapterError, toAdapterError } from './errors.js';
 import { ConnectionWatch, whenReady, type AdapterConstructor } from './pubsub.js';
-import { BUFFER_REPLIES, type RedisCommandClient, STREAM_ID, type StreamEntry, parseEntries, readMap } from './redis-client.js';
+import { BUFFER_REPLIES, type RedisCommandClient, STREAM_ID, type StreamEntry, optionalNumber, parseEntries, streamInfo } from './redis-client.js';
 import { StreamReader } from './stream-reader.js';
 
 export interface StreamsAdapterOptions extends ClusterAdapterOptions {
@@ -370,15 +370,10 @@ export class RedisStreamsAdapter extends ClusterAdapter {
       const head = await this.client.sendCommand(['XRANGE', stream, id, id]);
       return Array.isArray(head) && head.length > 0;
     }
-    let info: unknown;
-    try {
-      info = await this.client.sendCommand(['XINFO', 'STREAM', stream]);
-    } catch (err) {
-      if (/no such key/i.test(String((err as Error)?.message))) return true; // nothing was ever written
-      throw err;
-    }
-    const field = readMap(info);
-    return Number(field('entries-added')) === Number(field('length'));
+    const field = await streamInfo(this.client, stream);
+    if (field === null) return true; // nothing was ever written
+    const added = optionalNumber(field('entries-added')); // Redis >= 7; without it, assume trimmed
+    return added !== undefined && added === optionalNumber(field('length'));
   }
 
   private missedPacket(entry: StreamEntry, rooms: Room[]): unknown[] | undefined {
