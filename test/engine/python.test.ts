@@ -4,15 +4,12 @@
 // over polling checks that path.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startEngine, until } from './helpers.js';
+import { pythonSkip, runPython } from '../shared/python.js';
 
-const PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./fixtures/python_engineio_client.py', import.meta.url));
-const hasClient = spawnSync(PYTHON, ['-c', 'import engineio, websocket, requests'], { stdio: 'ignore' }).status === 0;
-// CI installs python3-socketio (which brings python3-engineio): there a missing client fails.
-const skip = hasClient || process.env.CI ? false : 'python3-engineio not installed (apt-get install python3-socketio python3-websocket python3-requests); CI installs it';
+const skip = pythonSkip('engineio, websocket, requests');
 
 for (const mode of ['polling', 'websocket', 'upgrade'] as const) {
   test(`python-engineio client over ${mode}: text and binary both ways`, { skip }, async (t) => {
@@ -31,14 +28,7 @@ for (const mode of ['polling', 'websocket', 'upgrade'] as const) {
       session.on('close', (reason: string) => closes.push(reason));
     });
 
-    const stdout = await new Promise<string>((resolve, reject) => {
-      execFile(PYTHON, [SCRIPT, h.origin, mode], { timeout: 30_000 }, (err, out, stderr) =>
-        err ? reject(new Error(`python client failed: ${err.message}\n${stderr}\n${out}`)) : resolve(out));
-    });
-    const steps = Object.fromEntries(stdout.trim().split('\n').map((line) => {
-      const step = JSON.parse(line);
-      return [step.step, step];
-    }));
+    const steps = await runPython(SCRIPT, [h.origin, mode]);
 
     assert.match(steps.open.sid, /^[\w-]{20,}$/);
     // This client finishes its upgrade inside connect(), before it reports.

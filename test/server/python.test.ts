@@ -4,29 +4,15 @@
 // both ends saw.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setup, until } from './helpers.js';
+import { pythonSkip, runPython } from '../shared/python.js';
 
-const PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./fixtures/python_client.py', import.meta.url));
-const hasClient = spawnSync(PYTHON, ['-c', 'import socketio, websocket, requests'], { stdio: 'ignore' }).status === 0;
-// CI installs python3-socketio, so there a missing client is a failure, not a skip.
-const skip = hasClient || process.env.CI ? false : 'python3-socketio not installed (apt-get install python3-socketio python3-websocket python3-requests); CI installs it';
+const skip = pythonSkip('socketio, websocket, requests');
 
 const TOKEN = 'py-secret';
 const HEARTBEAT_WAIT_S = 1.5; // more than pingInterval + pingTimeout below: only answered pings keep the session
-
-interface Step { step: string; [field: string]: any }
-
-function runPython(url: string, mode: string): Promise<Step[]> {
-  return new Promise((resolve, reject) => {
-    execFile(PYTHON, [SCRIPT, url, mode, TOKEN, String(HEARTBEAT_WAIT_S)], { timeout: 30_000 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`python client failed: ${err.message}\n${stderr}\n${stdout}`));
-      resolve(stdout.trim().split('\n').map((line) => JSON.parse(line)));
-    });
-  });
-}
 
 const hex = (bytes: number[]) => ({ hex: Buffer.from(bytes).toString('hex') });
 
@@ -65,9 +51,9 @@ for (const mode of ['polling', 'websocket', 'upgrade'] as const) {
       });
     });
 
-    const steps = await runPython(h.url, mode);
+    const steps = await runPython(SCRIPT, [h.url, mode, TOKEN, String(HEARTBEAT_WAIT_S)]);
     const step = (name: string) => {
-      const found = steps.find((s) => s.step === name);
+      const found = steps[name];
       assert.ok(found, `python reported no '${name}' step; it printed ${JSON.stringify(steps)}`);
       return found;
     };

@@ -1,0 +1,31 @@
+// Runs a Python interop client (Debian's python3-socketio, which brings python3-engineio) and
+// reads what it reports: one JSON object per stdout line, each with a `step` name.
+import { execFile, spawnSync } from 'node:child_process';
+
+const PYTHON = '/usr/bin/python3';
+
+/** `false` when the modules import; else a skip reason. Under CI (which installs them) never a skip. */
+export function pythonSkip(modules: string): string | false {
+  if (spawnSync(PYTHON, ['-c', `import ${modules}`], { stdio: 'ignore' }).status === 0 || process.env.CI) return false;
+  return `python modules ${modules} missing (apt-get install python3-socketio python3-websocket python3-requests); CI installs them`;
+}
+
+export interface Step {
+  step: string;
+  [field: string]: any;
+}
+
+/** Runs `script` with `args`; resolves with its steps by name once it exits 0 (30 s at most). */
+export function runPython(script: string, args: string[]): Promise<Record<string, Step>> {
+  return new Promise((resolve, reject) => {
+    execFile(PYTHON, [script, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`python client failed: ${err.message}\n${stderr}\n${stdout}`));
+      const steps: Record<string, Step> = {};
+      for (const line of stdout.trim().split('\n')) {
+        const step = JSON.parse(line) as Step;
+        steps[step.step] = step;
+      }
+      resolve(steps);
+    });
+  });
+}
