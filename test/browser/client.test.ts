@@ -38,7 +38,9 @@ describe('browser client (Chromium)', { skip }, () => {
   const serve = async (kind: (typeof serverKinds)[number], refuseUpgrades = false) => {
     const server = await startServer(
       kind,
-      {},
+      // A tolerant heartbeat: on a loaded machine Chromium's timers and requests can lag by more
+      // than the 300 ms window the Node client tests use, which ends sessions by ping timeout.
+      { pingInterval: 1000, pingTimeout: 3000 },
       (io) => {
         io.on('connection', (socket: any) => {
           socket.on('echo', (...args: any[]) => {
@@ -89,9 +91,9 @@ describe('browser client (Chromium)', { skip }, () => {
           const socket = (window as any).switchboard.io({ reconnectionDelay: 50, reconnectionDelayMax: 200 });
           (window as any).main = socket;
           await new Promise((resolve) => socket.on('connect', resolve));
-          const reply = await socket.timeout(2000).emitWithAck('echo', { hello: 'world' });
+          const reply = await socket.timeout(5000).emitWithAck('echo', { hello: 'world' });
           if (socket.io.engine.transport.name !== 'websocket') await new Promise((r) => socket.io.engine.once('upgrade', r));
-          return { reply, id: typeof socket.id, transport: await socket.timeout(2000).emitWithAck('transport') };
+          return { reply, id: typeof socket.id, transport: await socket.timeout(5000).emitWithAck('transport') };
         });
         assert.deepEqual(result, { reply: { hello: 'world' }, id: 'string', transport: 'websocket' });
       });
@@ -100,7 +102,7 @@ describe('browser client (Chromium)', { skip }, () => {
         const result = await page.evaluate(async () => {
           const socket = (window as any).main;
           const [buffer, view, blob] = await new Promise<any[]>((resolve) =>
-            socket.timeout(2000).emit(
+            socket.timeout(5000).emit(
               'echo',
               new Uint8Array([1, 2, 3]).buffer,
               new Uint16Array([0xffff, 2]),
@@ -166,9 +168,9 @@ describe('browser client (Chromium)', { skip }, () => {
           const upgradeError = new Promise((resolve) => socket.io.engine.once('upgradeError', resolve));
           await new Promise((resolve) => socket.on('connect', resolve));
           await upgradeError;
-          const reply = await socket.timeout(2000).emitWithAck('echo', 'polling', new Blob([new Uint8Array([5])]));
+          const reply = await socket.timeout(5000).emitWithAck('echo', 'polling', new Blob([new Uint8Array([5])]));
           const [text, bytes] = await new Promise<any[]>((resolve) =>
-            socket.timeout(2000).emit('echo', 'polling', new Blob([new Uint8Array([5])]), (_e: unknown, ...a: any[]) => resolve(a)),
+            socket.timeout(5000).emit('echo', 'polling', new Blob([new Uint8Array([5])]), (_e: unknown, ...a: any[]) => resolve(a)),
           );
           return { reply, text, bytes: Array.from(new Uint8Array(bytes)), transport: socket.io.engine.transport.name };
         });
