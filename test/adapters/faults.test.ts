@@ -8,15 +8,21 @@ import { RedisProcess, collect, connectClient, connected, sleep, sparePort, star
 const COUNT = 150;
 const INTERVAL = 10;
 
+/**
+ * Kills Redis (SIGKILL) during a series of broadcasts and restarts it. For streams the server
+ * persists every write before answering (AOF, fsync always): "no broadcast lost" is a promise
+ * about acknowledged writes, and a Redis without persistence forgets the unread tail of the
+ * stream in a crash (docs/scaling.md).
+ */
 async function outageDuringBroadcasts(adapter: 'streams' | 'pubsub') {
-  const redis = new RedisProcess(await sparePort());
+  const redis = new RedisProcess(await sparePort(), { persistent: adapter === 'streams' });
   await redis.start();
   const nodes: ServerNode[] = [];
   const clients: ClientSocket[] = [];
   after(async () => {
     for (const c of clients) c.disconnect();
     await Promise.all(nodes.map((n) => n.kill()));
-    await redis.stop();
+    await redis.dispose();
   });
   const prefix = uniquePrefix(`fault-${adapter}`);
   nodes.push(...(await Promise.all(['A', 'B', 'C'].map((name) => startNode({ name, adapter, prefix, redisUrl: redis.url })))));

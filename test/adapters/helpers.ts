@@ -2,6 +2,9 @@
 // private redis-server instances for fault tests, and socket.io-client helpers.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
@@ -136,14 +139,22 @@ export async function sparePort(): Promise<number> {
 /** A private, non-persistent redis-server for fault tests. */
 export class RedisProcess {
   private child: ChildProcess | null = null;
-  constructor(readonly port: number) {}
+  /** With `persistent`, every write is in an append-only file (fsync always) before Redis answers, so a crash loses nothing it acknowledged. */
+  private readonly dir: string | null;
+  constructor(
+    readonly port: number,
+    options: { persistent?: boolean } = {},
+  ) {
+    this.dir = options.persistent ? mkdtempSync(join(tmpdir(), 'switchboard-redis-')) : null;
+  }
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    const persistence = this.dir ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dir] : ['--appendonly', 'no'];
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...persistence], {
       stdio: 'ignore',
     });
     this.child = child;
@@ -158,6 +169,12 @@ export class RedisProcess {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill(signal);
     await exited;
+  }
+
+  /** Stops the server and deletes its files. */
+  async dispose(): Promise<void> {
+    await this.stop();
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
