@@ -1,13 +1,13 @@
-// Runs a Python interop client (Debian's python3-socketio, which brings python3-engineio) and
-// reads what it reports: one JSON object per stdout line, each with a `step` name.
-import { execFile, spawnSync } from 'node:child_process';
+// Python interop peers (Debian's python3-socketio, which brings python3-engineio): whether they can
+// run here, and a runner for the clients, which report one JSON object per stdout line (a `step`).
+import { execFile, spawn, spawnSync } from 'node:child_process';
 
 const PYTHON = '/usr/bin/python3';
 
 /** `false` when the modules import; else a skip reason. Under CI (which installs them) never a skip. */
 export function pythonSkip(modules: string): string | false {
   if (spawnSync(PYTHON, ['-c', `import ${modules}`], { stdio: 'ignore' }).status === 0 || process.env.CI) return false;
-  return `python modules ${modules} missing (apt-get install python3-socketio python3-websocket python3-requests); CI installs them`;
+  return `python modules ${modules} missing (apt-get install python3-socketio python3-websocket python3-requests python3-aiohttp); CI installs them`;
 }
 
 export interface Step {
@@ -28,4 +28,20 @@ export function runPython(script: string, args: string[]): Promise<Record<string
       resolve(steps);
     });
   });
+}
+
+/** Starts a Python server script that prints `{"port": N}` once listening; fails if it exits first. */
+export async function startPythonServer(script: string): Promise<{ url: string; stop(): void }> {
+  const child = spawn(PYTHON, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk;
+      const line = out.split('\n')[0]!;
+      if (out.includes('\n')) resolve(JSON.parse(line).port);
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before listening`)));
+    child.once('error', reject);
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
 }
