@@ -9,7 +9,9 @@ import { setup, until } from './helpers.js';
 import { pythonSkip, runPython } from '../shared/python.js';
 
 const SCRIPT = fileURLToPath(new URL('./fixtures/python_client.py', import.meta.url));
+const ASYNC_SCRIPT = fileURLToPath(new URL('./fixtures/python_async_client.py', import.meta.url));
 const skip = pythonSkip('socketio, websocket, requests');
+const asyncSkip = pythonSkip('socketio, aiohttp');
 
 const TOKEN = 'py-secret';
 const HEARTBEAT_WAIT_S = 1.5; // more than pingInterval + pingTimeout below: only answered pings keep the session
@@ -87,5 +89,24 @@ for (const mode of ['polling', 'websocket', 'upgrade'] as const) {
     const reasons = mode === 'polling' ? 'client namespace disconnect|transport close|ping timeout' : 'client namespace disconnect|transport close';
     for (const d of disconnects) assert.match(d, new RegExp(`^/(custom)? (${reasons})$`));
     assert.equal(h.io.engine!.clientsCount, 0);
+  });
+}
+
+for (const mode of ['polling', 'websocket', 'upgrade'] as const) {
+  test(`python-socketio asyncio client (aiohttp) over ${mode}`, { skip: asyncSkip }, async (t) => {
+    const h = await setup(t);
+    const greetAnswers: unknown[] = [];
+    h.io.on('connection', (socket) => {
+      socket.on('echo', (...args) => {
+        const ack = args.pop();
+        ack(...args);
+      });
+      socket.timeout(5000).emit('greet', 'welcome', Buffer.from([9]), (err: Error | null, answer: unknown) => greetAnswers.push(err ? err.message : answer));
+    });
+    const { done } = await runPython(ASYNC_SCRIPT, [h.url, mode]);
+    assert.equal(done!.transport, mode === 'polling' ? 'polling' : 'websocket');
+    assert.deepEqual(done!.echo, ['héllo ✓', hex([0, 0xff])]);
+    assert.deepEqual(done!.greet, ['welcome', hex([9])]);
+    assert.deepEqual(greetAnswers, ['thanks']);
   });
 }
