@@ -30,18 +30,27 @@ export function runPython(script: string, args: string[]): Promise<Record<string
   });
 }
 
-/** Starts a Python server script that prints `{"port": N}` once listening; fails if it exits first. */
-export async function startPythonServer(script: string): Promise<{ url: string; stop(): void }> {
-  const child = spawn(PYTHON, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * Starts a Python server script that prints `{"port": N}` once listening (fails if it exits first).
+ * `reports` collects the JSON lines it prints after that.
+ */
+export async function startPythonServer(script: string, args: string[] = []): Promise<{ url: string; reports: Record<string, any>[]; stop(): void }> {
+  const child = spawn(PYTHON, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const reports: Record<string, any>[] = [];
   const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
+    let pending = '';
     child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk;
-      const line = out.split('\n')[0]!;
-      if (out.includes('\n')) resolve(JSON.parse(line).port);
+      pending += chunk;
+      let newline: number;
+      while ((newline = pending.indexOf('\n')) !== -1) {
+        const line = JSON.parse(pending.slice(0, newline));
+        pending = pending.slice(newline + 1);
+        if (typeof line.port === 'number' && reports.length === 0) resolve(line.port);
+        else reports.push(line);
+      }
     });
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before listening`)));
     child.once('error', reject);
   });
-  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
+  return { url: `http://127.0.0.1:${port}`, reports, stop: () => child.kill() };
 }
