@@ -181,7 +181,10 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
     if (this.readyState !== 'open' && this.readyState !== 'opening') return;
     this.readyState = 'closing';
     if (discard) this.dropWriteBuffer();
-    this.abortProbe();
+    // A client that got `3probe` may have paused polling already: from then on it listens only to
+    // the probe, so that upgrade is allowed to finish and carries the close packet (as engine.io
+    // does); cutting the probe would leave the client waiting for a ping timeout.
+    if (discard || !this.probed) this.abortProbe();
     if (this.transport.name === 'websocket' || discard) {
       this.flush();
       this.finish('forced close');

@@ -202,6 +202,30 @@ test('closing a session mid-upgrade closes the probe too', async (t) => {
   assert.equal(h.engine.clientsCount, 0);
 });
 
+test('a close after 3probe lets the upgrade finish and sends the close packet on the WebSocket', async (t) => {
+  const h = await startEngine(t);
+  const connection = h.nextConnection();
+  const { sid } = await pollingHandshake(h);
+  const session = await connection;
+  const poll = request(h.port, 'GET', h.url(`EIO=4&transport=polling&sid=${sid}`));
+  await until(() => session.transport.writable, 2000, 'GET pending');
+  const probe = await WireClient.connect(wsUrl(h, `EIO=4&transport=websocket&sid=${sid}`));
+  t.after(() => probe.ws.terminate());
+  probe.send('2probe');
+  assert.equal(await probe.nth(0), '3probe');
+  assert.equal((await poll).body, '6', 'polling released: the client pauses it and waits on the probe');
+  const closed = once(session, 'close');
+  session.send('last words');
+  session.close();
+  assert.equal(session.upgrading, true, 'the probe is kept');
+  probe.send('5');
+  assert.equal(await probe.nth(1), '4last words');
+  assert.equal(await probe.nth(2), '1', 'the close packet arrives where the client listens');
+  await probe.closed;
+  assert.equal((await closed)[0], 'forced close');
+  assert.equal(h.engine.clientsCount, 0);
+});
+
 test('perMessageDeflate: off by default, negotiated when enabled; compress option honoured', async (t) => {
   const plain = await startEngine(t);
   const offered = await WireClient.connect(wsUrl(plain, 'EIO=4&transport=websocket')); // ws offers deflate
