@@ -51,14 +51,14 @@ test('connect: text mode, namespaces and auth; the server can refuse', async () 
   await once(peer, 'connect');
   await peer.timeout(2000).emitWithAck('join', 'cli');
   const got = once<[any]>(peer, 'message');
-  const chat = await runCli(['connect', `ws://127.0.0.1:${hub.port}`, '-n', '/chat', '--auth', '{"nickname":"terminal"}', '--ack-timeout', '200'],
+  const chat = await runCli(['connect', `ws://127.0.0.1:${hub.port}`, '-n', '/chat', '--auth', '{"nickname":"terminal"}', '--ack-timeout', '1500'],
     'join cli\ncall message {"room":"cli","text":"hello from a terminal"}\ncall typing {"room":"cli"}\n');
   peer.disconnect();
   assert.equal(chat.code, 0, chat.stderr);
   assert.match(chat.stdout, /^< welcome \{"nickname":"terminal"/m);
   assert.match(chat.stdout, /^ack join \{"ok":true,"room":"cli"/m);
   assert.match(chat.stdout, /^ack message \{"ok":true,"id":"/m);
-  assert.match(chat.stderr, /no ack for typing within 200 ms/, 'an event the server does not ack times out');
+  assert.match(chat.stderr, /no ack for typing within 1500 ms/, 'an event the server does not ack times out');
   assert.match(chat.stderr, /connected to http:\/\/127\.0\.0\.1:\d+ namespace \/chat/);
   assert.equal((await got)[0].text, 'hello from a terminal');
 
