@@ -70,6 +70,13 @@ export function request(
 
 export const json = (reply: Reply): unknown => JSON.parse(reply.body);
 
+/** Sends a polling GET and waits until the session holds it; `reply` settles when the server answers it. */
+export async function heldGet(h: Harness, sid: string, session: EngineSocket): Promise<{ reply: Promise<Reply> }> {
+  const reply = request(h.port, 'GET', h.url(`EIO=4&transport=polling&sid=${sid}`));
+  await until(() => session.transport.writable, 2000, 'GET pending');
+  return { reply };
+}
+
 /** Opens a polling session by hand; returns the sid and the open packet's data. */
 export async function pollingHandshake(h: Harness): Promise<{ sid: string; open: Record<string, unknown>; reply: Reply }> {
   const reply = await request(h.port, 'GET', h.url('EIO=4&transport=polling'));

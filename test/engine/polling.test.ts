@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { gunzipSync } from 'node:zlib';
 import { request as rawRequest } from 'node:http';
-import { startEngine, request, json, pollingHandshake, rawUpgrade, until } from './helpers.js';
+import { startEngine, request, json, pollingHandshake, rawUpgrade, until, heldGet } from './helpers.js';
 import type { EngineSocket } from '../../src/engine/index.js';
 
 test('handshake: open packet with exactly the five fields, defaults as socket.io', async (t) => {
@@ -257,8 +257,7 @@ test('client close packet: pending GET released with noop, session closed as tra
   const { sid } = await pollingHandshake(h);
   const session = await connection;
   const closed = once(session, 'close');
-  const poll = request(h.port, 'GET', h.url(`EIO=4&transport=polling&sid=${sid}`));
-  await until(() => session.transport.writable, 2000, 'GET pending');
+  const { reply: poll } = await heldGet(h, sid, session);
   const post = await request(h.port, 'POST', h.url(`EIO=4&transport=polling&sid=${sid}`), { body: '1' });
   assert.equal(post.body, 'ok');
   assert.equal((await poll).body, '6');
@@ -310,8 +309,7 @@ test('close(true) discards the queue and ends the pending GET with a close packe
   const connection = h.nextConnection();
   const { sid } = await pollingHandshake(h);
   const session = await connection;
-  const poll = request(h.port, 'GET', h.url(`EIO=4&transport=polling&sid=${sid}`));
-  await until(() => session.transport.writable, 2000, 'GET pending');
+  const { reply: poll } = await heldGet(h, sid, session);
   session.close(true);
   assert.equal(session.readyState, 'closed');
   assert.equal((await poll).body, '1');

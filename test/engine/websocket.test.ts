@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { startEngine, request, pollingHandshake, rawUpgrade, until, WireClient, type Harness } from './helpers.js';
+import { startEngine, request, pollingHandshake, rawUpgrade, until, WireClient, type Harness, heldGet } from './helpers.js';
 
 const wsUrl = (h: Harness, query: string) => `ws://127.0.0.1:${h.port}${h.url(query)}`;
 
@@ -120,8 +120,7 @@ test('upgrade: probe, pending GET released with noop, buffered packets delivered
   session.on('upgrading', () => events.push('upgrading'));
   session.on('upgrade', () => events.push('upgrade'));
 
-  const poll = request(h.port, 'GET', h.url(`EIO=4&transport=polling&sid=${sid}`));
-  await until(() => session.transport.writable, 2000, 'GET pending');
+  const { reply: poll } = await heldGet(h, sid, session);
   const probe = await WireClient.connect(wsUrl(h, `EIO=4&transport=websocket&sid=${sid}`));
   t.after(() => probe.ws.terminate());
   assert.equal(session.upgrading, true);
@@ -207,8 +206,7 @@ test('a close after 3probe lets the upgrade finish and sends the close packet on
   const connection = h.nextConnection();
   const { sid } = await pollingHandshake(h);
   const session = await connection;
-  const poll = request(h.port, 'GET', h.url(`EIO=4&transport=polling&sid=${sid}`));
-  await until(() => session.transport.writable, 2000, 'GET pending');
+  const { reply: poll } = await heldGet(h, sid, session);
   const probe = await WireClient.connect(wsUrl(h, `EIO=4&transport=websocket&sid=${sid}`));
   t.after(() => probe.ws.terminate());
   probe.send('2probe');
