@@ -65,8 +65,6 @@ export interface SocketLike {
 
 interface StoredPacket {
   id: string;
-  /** Position in this adapter's log (the counter behind `id`). */
-  seq: number;
   rooms: Set<Room>;
   except: Set<Room> | undefined;
   data: unknown[];
@@ -239,10 +237,9 @@ export class Adapter extends EventEmitter {
     const recovery = this.recovery;
     if (!recovery || packet.type !== PacketType.EVENT || packet.id !== undefined || opts.flags?.volatile) return;
     const data = packet.data as unknown[];
-    const seq = this.offsetCounter++;
-    const id = this.offsetPrefix + seq.toString(36);
+    const id = this.offsetPrefix + (this.offsetCounter++).toString(36);
     data.push(id);
-    this.packets.push({ id, seq, rooms: opts.rooms, except: opts.except, data, emittedAt: Date.now() });
+    this.packets.push({ id, rooms: opts.rooms, except: opts.except, data, emittedAt: Date.now() });
     this.startSweeper(recovery.maxDisconnectionDuration);
   }
 
@@ -280,10 +277,11 @@ export class Adapter extends EventEmitter {
     } else {
       // Packets swept from the log since then were older than the disconnection window and the
       // client received none of them, so they were not for it: start at the first one left.
+      // The log holds consecutive positions (sweeping drops a prefix), so the index is a difference.
       const from = this.sequenceOf(session.connectedAt);
       if (from === undefined) return Promise.resolve(null);
-      start = this.packets.findIndex((p) => p.seq >= from);
-      if (start === -1) start = this.packets.length;
+      const first = this.packets.length > 0 ? this.sequenceOf(this.packets[0]!.id)! : from;
+      start = Math.min(Math.max(from - first, 0), this.packets.length);
     }
     const missedPackets: unknown[][] = [];
     for (let i = start; i < this.packets.length; i++) {
