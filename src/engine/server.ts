@@ -366,7 +366,12 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
       if (!upgrade && session.transport.name !== transport) {
         return cb(refusal(ErrorCode.BAD_REQUEST, { name: 'TRANSPORT_MISMATCH', transport, previousTransport: session.transport.name }));
       }
-      if (upgrade && (session.transport.name !== 'polling' || session.upgrading || !this.options.allowUpgrades || session.readyState !== 'open')) {
+      // A second WebSocket for a session that is already on (or probing) WebSocket completes its
+      // handshake and is closed at once in onWebSocket, the session untouched: what the reference
+      // server does and the engine.io-protocol suite expects ("ignores WebSocket connection with
+      // same sid after upgrade").
+      if (upgrade && (session.transport.name !== 'polling' || session.upgrading)) return cb(null);
+      if (upgrade && (!this.options.allowUpgrades || session.readyState !== 'open')) {
         return cb(refusal(ErrorCode.BAD_REQUEST, { name: 'UPGRADE_REFUSED', sid }));
       }
       return cb(null);
@@ -462,17 +467,18 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   }
 
   private onWebSocket(req: IncomingMessage, sid: string | null, id: string | undefined, ws: EngineWebSocket): void {
-    const transport = new WebSocketTransport(ws);
     if (sid === null) {
-      this.emit('connection', this.openSession(id!, req, transport));
+      this.emit('connection', this.openSession(id!, req, new WebSocketTransport(ws)));
       return;
     }
-    // Re-checked: the session may have changed while the WebSocket handshake ran.
+    // Re-checked: the session may have changed while the WebSocket handshake ran. The extra
+    // connection is only closed; the session and its current transport are left alone.
     const session = this.clients.get(sid);
     if (!session || session.readyState !== 'open' || session.transport.name !== 'polling' || session.upgrading) {
-      ws.close();
+      ws.close(1008, 'upgrade refused'); // RFC 6455 §7.4.1: policy violation, the generic refusal
       return;
     }
+    const transport = new WebSocketTransport(ws);
     transport.socket = session;
     session.startProbe(transport);
   }

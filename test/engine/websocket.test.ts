@@ -142,11 +142,10 @@ test('upgrade: probe, pending GET released with noop, buffered packets delivered
   assert.equal(session.transport.name, 'websocket');
   assert.equal(session.upgraded, true);
 
-  // Polling is over for this session; a second WebSocket is refused.
+  // Polling is over for this session.
   const late = await request(h.port, 'GET', h.url(`EIO=4&transport=polling&sid=${sid}`));
   assert.equal(late.status, 400);
   assert.deepEqual(JSON.parse(late.body), { code: 3, message: 'Bad request' });
-  assert.match(await rawUpgrade(h, `EIO=4&transport=websocket&sid=${sid}`), /^HTTP\/1\.1 400/);
 
   const got = once(session, 'message');
   probe.send('4over ws');
@@ -180,6 +179,47 @@ test('upgrade aborted: unexpected packet on the probe, or upgrade timeout; sessi
   gone.ws.terminate();
   await until(() => !session.upgrading, 2000, 'probe dropped');
   assert.equal(session.readyState, 'open');
+});
+
+// engine.io-protocol suite, "ignores WebSocket connection with same sid after upgrade": the extra
+// WebSocket completes its handshake (101) and is closed at once; the session is untouched.
+test('a second WebSocket with the sid of an upgraded or upgrading session is accepted, then closed', async (t) => {
+  const h = await startEngine(t);
+  const connection = h.nextConnection();
+  const { sid } = await pollingHandshake(h);
+  const session = await connection;
+  const first = await WireClient.connect(wsUrl(h, `EIO=4&transport=websocket&sid=${sid}`));
+  t.after(() => first.ws.terminate());
+  first.send('2probe');
+  assert.equal(await first.nth(0), '3probe');
+
+  // While the first probe is in flight: a second probe is closed, the first one still completes.
+  const during = await WireClient.connect(wsUrl(h, `EIO=4&transport=websocket&sid=${sid}`));
+  assert.deepEqual(await during.closed, [1008, 'upgrade refused']);
+  assert.equal(session.upgrading, true);
+  first.send('5');
+  await until(() => session.upgraded, 2000, 'upgrade');
+
+  const events: string[] = [];
+  session.on('close', (reason) => events.push(reason));
+  const after = await WireClient.connect(wsUrl(h, `EIO=4&transport=websocket&sid=${sid}`)); // 101, not 400
+  assert.deepEqual(await after.closed, [1008, 'upgrade refused']);
+  assert.deepEqual(after.messages, [], 'nothing of the session is sent to the extra connection');
+  first.send('4hello');
+  const got = once(session, 'message');
+  assert.equal((await got)[0], 'hello');
+  session.send('hello');
+  assert.equal(await first.nth(1), '4hello', 'the next message still echoes on the first socket');
+  assert.equal(session.readyState, 'open');
+  assert.deepEqual(events, []);
+
+  // Same for a session that began on WebSocket.
+  const wsOnly = await WireClient.connect(wsUrl(h, 'EIO=4&transport=websocket'));
+  t.after(() => wsOnly.ws.terminate());
+  const wsSid = JSON.parse(String(await wsOnly.nth(0)).slice(1)).sid as string;
+  const extra = await WireClient.connect(wsUrl(h, `EIO=4&transport=websocket&sid=${wsSid}`));
+  assert.deepEqual((await extra.closed)[0], 1008);
+  assert.equal(h.engine.clients.get(wsSid)?.readyState, 'open');
 });
 
 test('allowUpgrades: false refuses WebSocket upgrades of polling sessions', async (t) => {
