@@ -9,7 +9,12 @@ import { TimerEntry, type DelayQueue } from './timers.js';
 import type { PollingTransport, Transport, WebSocketTransport } from './transports.js';
 import { prepareFrame, type PreparedFrame } from './ws-server.js';
 
-export type CloseReason = 'transport close' | 'transport error' | 'ping timeout' | 'parse error' | 'forced close';
+/**
+ * Why a session ended. `transport buffer full`: the client did not read fast enough and what was
+ * queued for it passed `maxBufferedBytes` (a slow consumer); it is dropped rather than allowed to
+ * hold memory, and a WebSocket gets a close frame 1008 with this reason.
+ */
+export type CloseReason = 'transport close' | 'transport error' | 'ping timeout' | 'parse error' | 'forced close' | 'transport buffer full';
 export type ReadyState = 'opening' | 'open' | 'closing' | 'closed';
 
 export interface EngineSocketEvents {
@@ -163,7 +168,7 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
 
   /** Sends a message prepared once with `engine.prepare(data)`; no per-recipient encoding. */
   sendPrepared(packet: PreparedPacket, cb?: SendCallback): void {
-    if (this.readyState !== 'open') return;
+    if (this.readyState !== 'open' || !this.admit(packet.byteLength)) return;
     this.announce('message', packet.data);
     if (this.writeBuffer === null && this.transport.name === 'websocket') {
       this.transport.writePrepared(packet, cb);
@@ -199,11 +204,12 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
   /** @internal queues or writes a packet of any type. */
   sendPacket(type: PacketType, data?: string | Uint8Array, compress?: boolean, cb?: SendCallback): void {
     if (this.readyState !== 'open') return;
+    const size = data === undefined ? 1 : typeof data === 'string' ? data.length + 1 : data.byteLength;
+    if (!this.admit(size)) return;
     this.announce(type, data);
     if (this.writeBuffer === null && this.transport.name === 'websocket') {
       this.transport.write(type, data, compress, cb);
     } else {
-      const size = data === undefined ? 1 : typeof data === 'string' ? data.length + 1 : data.byteLength;
       this.buffer({ type, data, compress, cb }, size);
     }
     this.checkBuffered();
@@ -222,11 +228,24 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
     if (this.transport.ready && !this.flushScheduled) scheduleFlush(this);
   }
 
-  /** Slow consumers are dropped rather than allowed to hold unbounded memory. */
+  /**
+   * Slow consumers are dropped rather than allowed to hold unbounded memory. Checked before a
+   * packet is queued on a busy session (so the WebSocket's own, higher cap never refuses it
+   * first and the reason stays ours), and after every write.
+   */
+  private admit(size: number): boolean {
+    const buffered = this.bufferedAmount;
+    if (buffered === 0 || buffered + size <= this.context.maxBufferedBytes) return true;
+    this.dropSlowConsumer();
+    return false;
+  }
+
   private checkBuffered(): void {
-    if (this.bufferedAmount > this.context.maxBufferedBytes) {
-      this.finish('transport error', new Error(`send buffer over ${this.context.maxBufferedBytes} bytes`));
-    }
+    if (this.bufferedAmount > this.context.maxBufferedBytes) this.dropSlowConsumer();
+  }
+
+  private dropSlowConsumer(): void {
+    this.finish('transport buffer full', new Error(`send buffer over ${this.context.maxBufferedBytes} bytes`));
   }
 
   private dropWriteBuffer(): void {

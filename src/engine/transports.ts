@@ -310,6 +310,11 @@ export class WebSocketTransport {
     if (this.closed) return;
     this.closed = true;
     if (reason === 'ping timeout' || reason === 'transport error') this.ws.terminate();
+    // A slow consumer learns why, if it ever reads again: the close frame queues behind what it
+    // has not read. 1008 (RFC 6455 §7.4.1, policy violation: the generic code for "you broke a
+    // limit"); not 1013 "Try Again Later" (IANA registry), which says the server is overloaded.
+    // The WebSocket's closeTimeout bounds how long that backlog is kept.
+    else if (reason === 'transport buffer full') this.ws.close(1008, reason);
     else this.ws.close();
   }
 }

@@ -26,6 +26,8 @@ export type DisconnectReason =
   | 'forced close'
   | 'ping timeout'
   | 'parse error'
+  /** The client read too slowly: what was queued for it passed `maxBufferedBytes`. */
+  | 'transport buffer full'
   | 'server shutting down'
   | 'forced server close'
   | 'client namespace disconnect'
@@ -35,6 +37,7 @@ export type DisconnectReason =
 export const RECOVERABLE_DISCONNECT_REASONS: ReadonlySet<DisconnectReason> = new Set<DisconnectReason>([
   'transport error',
   'transport close',
+  'transport buffer full',
   'forced close',
   'ping timeout',
   'server shutting down',

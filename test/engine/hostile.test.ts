@@ -117,7 +117,7 @@ test('slow consumer: a session whose queue passes maxBufferedBytes is dropped, o
   const closed = once(slow, 'close');
   for (let i = 0; i < 20; i++) slow.send('x'.repeat(1000)); // never polled
   const [reason, description] = await closed;
-  assert.equal(reason, 'transport error');
+  assert.equal(reason, 'transport buffer full');
   assert.match(String(description), /send buffer/);
   await witness.check();
 });

@@ -285,3 +285,33 @@ test('perMessageDeflate: off by default, negotiated when enabled; compress optio
   assert.equal(await client.nth(1), '4' + big);
   assert.equal(await client.nth(2), '4' + big);
 });
+
+// Issue 12, item 7: a client that stops reading is dropped with its own reason, and a close frame
+// (1008) waits behind the data it did not read.
+test('slow consumer over WebSocket: close reason "transport buffer full" and a 1008 close frame', async (t) => {
+  const h = await startEngine(t, { maxBufferedBytes: 256 * 1024 });
+  const connection = h.nextConnection();
+  const client = await WireClient.connect(wsUrl(h, 'EIO=4&transport=websocket'));
+  t.after(() => client.ws.terminate());
+  const session = await connection;
+  await client.nth(0); // open packet
+  const tcp = (client.ws as unknown as { _socket: import('node:net').Socket })._socket;
+  tcp.pause(); // the client stops reading; the kernel buffers fill, then the server's queue grows
+
+  const closed = once(session, 'close');
+  const chunk = 'x'.repeat(16 * 1024);
+  let sent = 0;
+  while (session.readyState === 'open') {
+    session.send(chunk);
+    sent++;
+    if (sent % 64 === 0) await new Promise((resolve) => setImmediate(resolve)); // let the socket write
+  }
+  const [reason, description] = await closed;
+  assert.equal(reason, 'transport buffer full');
+  assert.match(String(description), /send buffer over 262144 bytes/);
+  assert.equal(h.engine.clientsCount, 0);
+
+  tcp.resume(); // reads the backlog, then the close frame
+  assert.deepEqual(await client.closed, [1008, 'transport buffer full']);
+  assert.ok(client.messages.length > 1 && client.messages.length <= sent + 1, 'queued data arrived before the close frame');
+});
