@@ -149,7 +149,7 @@ export class Manager<
         return write(encodePacket(packet));
       } catch (err) {
         // A Blob somewhere in the data: read it asynchronously, queue what follows behind it.
-        if (!(err instanceof SocketIOEncodeError)) throw err;
+        if (!(err instanceof SocketIOEncodeError && err.code === 'BLOB')) throw err;
       }
     }
     const chain: Promise<void> = (this.#blobChain ?? Promise.resolve())

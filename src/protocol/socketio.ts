@@ -52,6 +52,16 @@ export const RESERVED_EVENTS: ReadonlySet<string> = new Set([
 
 export const DEFAULT_MAX_ATTACHMENTS = 10;
 
+/**
+ * Deepest nesting of arrays and objects a received packet may carry, counting the packet's own data
+ * array as 1. Deep enough for any honest payload; shallow enough that every recursion over decoded
+ * values (ours, JSON.stringify of an echo, the application's) stays far from the stack limit.
+ */
+export const DEFAULT_MAX_DEPTH = 100;
+
+/** Recursion bound when encoding values the application built (a cycle or absurd depth fails cleanly). */
+const MAX_ENCODE_DEPTH = 1000;
+
 export type SocketIODecodeErrorCode =
   | 'INVALID_TYPE'
   | 'INVALID_ATTACHMENTS'
@@ -61,7 +71,8 @@ export type SocketIODecodeErrorCode =
   | 'INVALID_PAYLOAD'
   | 'UNEXPECTED_BINARY'
   | 'UNEXPECTED_TEXT'
-  | 'INVALID_PLACEHOLDER';
+  | 'INVALID_PLACEHOLDER'
+  | 'TOO_DEEP';
 
 /** The only error the decoder throws. Any such error must close the whole connection. */
 export class SocketIODecodeError extends Error {
@@ -74,9 +85,18 @@ export class SocketIODecodeError extends Error {
   }
 }
 
-/** Thrown by {@link encodePacket} for data it cannot encode synchronously (a Blob). */
+/**
+ * Thrown by {@link encodePacket}: `BLOB` for data it cannot encode synchronously (read it with
+ * {@link encodePacketAsync}), `TOO_DEEP` for data nested deeper than any packet should be (a cycle).
+ */
 export class SocketIOEncodeError extends Error {
   override readonly name = 'SocketIOEncodeError';
+  constructor(
+    readonly code: 'BLOB' | 'TOO_DEEP',
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -96,7 +116,8 @@ export function isBinary(value: unknown): value is ArrayBuffer | ArrayBufferView
 
 /** Deep search for binary values (arrays and plain object values, honouring `toJSON`). */
 export function hasBinary(value: unknown, depth = 0): boolean {
-  if (value === null || typeof value !== 'object' || depth > 1000) return false;
+  if (value === null || typeof value !== 'object') return false;
+  if (depth > MAX_ENCODE_DEPTH) throw tooDeepToEncode();
   if (isBinary(value)) return true;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) if (hasBinary(value[i], depth + 1)) return true;
@@ -118,41 +139,45 @@ function toBytes(value: ArrayBuffer | ArrayBufferView | SharedArrayBuffer): Uint
   return new Uint8Array(value);
 }
 
+function tooDeepToEncode(): SocketIOEncodeError {
+  return new SocketIOEncodeError('TOO_DEEP', `data nested deeper than ${MAX_ENCODE_DEPTH} levels (circular?)`);
+}
+
 /** Depth-first replacement of binary values by placeholders (does not mutate the input). */
-function deconstruct(value: unknown, buffers: Uint8Array[]): unknown {
+function deconstruct(value: unknown, buffers: Uint8Array[], depth = 0): unknown {
   if (value === null || typeof value !== 'object') return value;
+  if (depth > MAX_ENCODE_DEPTH) throw tooDeepToEncode();
   if (isBinary(value)) {
     if (hasBlob && value instanceof Blob) {
-      throw new SocketIOEncodeError('Blob attachments need encodePacketAsync()');
+      throw new SocketIOEncodeError('BLOB', 'Blob attachments need encodePacketAsync()');
     }
     buffers.push(toBytes(value as ArrayBuffer | ArrayBufferView));
     return { _placeholder: true, num: buffers.length - 1 };
   }
   if (Array.isArray(value)) {
     const out = new Array(value.length);
-    for (let i = 0; i < value.length; i++) out[i] = deconstruct(value[i], buffers);
+    for (let i = 0; i < value.length; i++) out[i] = deconstruct(value[i], buffers, depth + 1);
     return out;
   }
   const toJSON = (value as { toJSON?: unknown }).toJSON;
   if (typeof toJSON === 'function') {
     const json = toJSON.call(value);
-    return json === value ? value : deconstruct(json, buffers);
+    return json === value ? value : deconstruct(json, buffers, depth + 1);
   }
   const out: Record<string, unknown> = {};
   for (const key in value) {
     if (Object.prototype.hasOwnProperty.call(value, key)) {
-      out[key] = deconstruct((value as Record<string, unknown>)[key], buffers);
+      out[key] = deconstruct((value as Record<string, unknown>)[key], buffers, depth + 1);
     }
   }
   return out;
 }
 
-/** Replaces placeholders in place by the received attachments. */
-function reconstruct(value: unknown, buffers: unknown[], depth = 0): unknown {
+/** Replaces placeholders in place by the received attachments (depth already bounded by the decoder). */
+function reconstruct(value: unknown, buffers: unknown[]): unknown {
   if (value === null || typeof value !== 'object') return value;
-  if (depth > 1000) throw new SocketIODecodeError('INVALID_PAYLOAD', 'payload nested too deeply');
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = reconstruct(value[i], buffers, depth + 1);
+    for (let i = 0; i < value.length; i++) value[i] = reconstruct(value[i], buffers);
     return value;
   }
   const obj = value as Record<string, unknown>;
@@ -163,7 +188,7 @@ function reconstruct(value: unknown, buffers: unknown[], depth = 0): unknown {
     }
     return buffers[num];
   }
-  for (const key of Object.keys(obj)) obj[key] = reconstruct(obj[key], buffers, depth + 1);
+  for (const key of Object.keys(obj)) obj[key] = reconstruct(obj[key], buffers);
   return obj;
 }
 
@@ -204,19 +229,20 @@ export async function encodePacketAsync(packet: Packet): Promise<EncodedPacket> 
     return encodePacket(packet);
   } catch (err) {
     // Only a Blob stops the synchronous encoder: read it (and any other) first.
-    if (!(err instanceof SocketIOEncodeError)) throw err;
+    if (!(err instanceof SocketIOEncodeError && err.code === 'BLOB')) throw err;
   }
   return encodePacket({ ...packet, data: await readBlobs(packet.data) });
 }
 
-async function readBlobs(value: unknown): Promise<unknown> {
+async function readBlobs(value: unknown, depth = 0): Promise<unknown> {
   if (value === null || typeof value !== 'object') return value;
+  if (depth > MAX_ENCODE_DEPTH) throw tooDeepToEncode();
   if (value instanceof Blob) return new Uint8Array(await value.arrayBuffer());
   // Other binary values, and objects that serialise themselves (a Date), stay as they are.
   if (isBinary(value) || typeof (value as { toJSON?: unknown }).toJSON == 'function') return value;
-  if (Array.isArray(value)) return Promise.all(value.map(readBlobs));
+  if (Array.isArray(value)) return Promise.all(value.map((item) => readBlobs(item, depth + 1)));
   const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) out[key] = await readBlobs(v);
+  for (const [key, v] of Object.entries(value)) out[key] = await readBlobs(v, depth + 1);
   return out;
 }
 
@@ -268,7 +294,7 @@ function isPayloadValid(type: PacketType, data: unknown): boolean {
  * Checks a packet that another decoder produced (a custom parser's) by the rules {@link decodeText}
  * applies, and returns a copy with only the protocol's fields. Throws {@link SocketIODecodeError}.
  */
-export function checkPacket(value: unknown): Packet {
+export function checkPacket(value: unknown, maxDepth = DEFAULT_MAX_DEPTH): Packet {
   if (value === null || typeof value !== 'object') throw new SocketIODecodeError('INVALID_TYPE', 'packet is not an object');
   const { type, nsp, id, data } = value as Record<string, unknown>;
   if (typeof type !== 'number' || !Number.isInteger(type) || type < 0 || type > 6) {
@@ -283,6 +309,7 @@ export function checkPacket(value: unknown): Packet {
     throw new SocketIODecodeError('INVALID_ACK_ID', 'ack packet without id');
   }
   if (!isPayloadValid(type, data)) throw new SocketIODecodeError('INVALID_PAYLOAD', 'invalid payload for packet type');
+  if (valueDepthExceeds(data, maxDepth)) throw new SocketIODecodeError('TOO_DEEP', `payload nested deeper than ${maxDepth} levels`);
   const packet: Packet = { type, nsp };
   if (id != null) packet.id = id as number;
   if (data !== undefined) packet.data = data;
@@ -292,10 +319,56 @@ export function checkPacket(value: unknown): Packet {
 const isDigit = (code: number) => code >= 48 && code <= 57;
 
 /**
+ * True when the JSON text from `start` nests arrays/objects deeper than `max`. One pass over the
+ * characters, skipping string contents (a bracket inside a string does not count); texts too short
+ * to hold `max + 1` brackets are not scanned.
+ */
+export function jsonDepthExceeds(text: string, start: number, max: number): boolean {
+  if (text.length - start <= max) return false;
+  let depth = 0;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      // Skip to the closing quote; a backslash escapes the next character.
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \ */) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** The same bound for a value another decoder built: iterative, so the walk itself cannot overflow. */
+function valueDepthExceeds(value: unknown, max: number): boolean {
+  const stack: unknown[] = [value];
+  const depths: number[] = [1];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    const depth = depths.pop()!;
+    if (item === null || typeof item !== 'object' || isBinary(item)) continue;
+    if (depth > max) return true;
+    const children = Array.isArray(item) ? item : Object.values(item);
+    for (const child of children) {
+      if (child !== null && typeof child === 'object') {
+        stack.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return false;
+}
+
+/**
  * Decodes the text part of a packet. For BINARY_* packets `attachments` says how many binary
  * chunks must follow; placeholders are still in `data`. Throws {@link SocketIODecodeError}.
  */
-export function decodeText(str: string, maxAttachments = DEFAULT_MAX_ATTACHMENTS): Packet {
+export function decodeText(str: string, maxAttachments = DEFAULT_MAX_ATTACHMENTS, maxDepth = DEFAULT_MAX_DEPTH): Packet {
   const type = str.charCodeAt(0) - 48;
   if (!(type >= 0 && type <= 6) || str.length === 0) {
     throw new SocketIODecodeError('INVALID_TYPE', 'unknown packet type');
@@ -339,6 +412,10 @@ export function decodeText(str: string, maxAttachments = DEFAULT_MAX_ATTACHMENTS
   }
 
   if (i < str.length) {
+    // Checked on the text, before anything is built: a deep value must not reach any recursion.
+    if (jsonDepthExceeds(str, i, maxDepth)) {
+      throw new SocketIODecodeError('TOO_DEEP', `payload nested deeper than ${maxDepth} levels`);
+    }
     try {
       packet.data = safeJsonParse(str.slice(i));
     } catch {
@@ -354,6 +431,8 @@ export function decodeText(str: string, maxAttachments = DEFAULT_MAX_ATTACHMENTS
 export interface DecoderOptions {
   /** Most binary attachments a packet may announce (default 10). */
   maxAttachments?: number;
+  /** Deepest nesting of arrays and objects in a packet's data, its own array counting 1 (default 100). */
+  maxDepth?: number;
 }
 
 /** A binary chunk as the transports deliver it (Buffer in Node, ArrayBuffer in browsers). */
@@ -366,11 +445,13 @@ export type BinaryChunk = Uint8Array | ArrayBuffer;
  */
 export class Decoder {
   readonly maxAttachments: number;
+  readonly maxDepth: number;
   private pending: Packet | null = null;
   private buffers: BinaryChunk[] | null = null;
 
   constructor(options: DecoderOptions = {}) {
     this.maxAttachments = options.maxAttachments ?? DEFAULT_MAX_ATTACHMENTS;
+    this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   }
 
   /** True while a binary packet waits for attachments. */
@@ -384,7 +465,7 @@ export class Decoder {
         this.reset();
         throw new SocketIODecodeError('UNEXPECTED_TEXT', 'text packet while attachments were expected');
       }
-      const packet = decodeText(chunk, this.maxAttachments);
+      const packet = decodeText(chunk, this.maxAttachments, this.maxDepth);
       if (packet.attachments === undefined) return packet;
       if (packet.attachments === 0) return this.finish(packet, []);
       this.pending = packet;

@@ -6,6 +6,12 @@
  */
 import { Decoder, SocketIODecodeError, checkPacket, encodePacket, type Packet } from '../protocol/socketio.js';
 
+/** What the server bounds in every received packet. */
+export interface DecodeLimits {
+  maxAttachments: number;
+  maxDepth: number;
+}
+
 /**
  * A socket.io-compatible parser module: `Encoder` and `Decoder` classes (socket.io-parser's shape).
  * Typed loosely, as parsers' own declarations vary: `encode` must return the parts to send (an
@@ -32,8 +38,8 @@ export interface PacketCodec {
   createDecoder(): PacketDecoder;
 }
 
-export function createCodec(parser: ParserModule | undefined, maxAttachments: number): PacketCodec {
-  if (parser === undefined) return { encode: encodePacket, createDecoder: () => new Decoder({ maxAttachments }) };
+export function createCodec(parser: ParserModule | undefined, limits: DecodeLimits): PacketCodec {
+  if (parser === undefined) return { encode: encodePacket, createDecoder: () => new Decoder(limits) };
   const encoder = new parser.Encoder();
   return {
     encode(packet) {
@@ -56,7 +62,7 @@ export function createCodec(parser: ParserModule | undefined, maxAttachments: nu
           decoded = [];
           if (packets.length === 0) return null;
           if (packets.length > 1) throw new SocketIODecodeError('INVALID_PAYLOAD', 'parser: more than one packet in a message');
-          return checkPacket(packets[0]);
+          return checkPacket(packets[0], limits.maxDepth);
         },
         reset: () => decoder.destroy?.(),
       };

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { Http2SecureServer } from 'node:http2';
-import { DEFAULT_MAX_ATTACHMENTS, RESERVED_EVENTS } from '../protocol/socketio.js';
+import { DEFAULT_MAX_ATTACHMENTS, DEFAULT_MAX_DEPTH, RESERVED_EVENTS } from '../protocol/socketio.js';
 import { Adapter, type Room, type SocketId } from './adapter.js';
 import type { BroadcastOperator, RemoteSocket } from './broadcast.js';
 import { Client } from './client.js';
@@ -52,6 +52,11 @@ export interface ServerOptions extends EngineOptions {
   cleanupEmptyChildNamespaces?: boolean;
   /** Most binary attachments one packet may announce (default 10). */
   maxAttachments?: number;
+  /**
+   * Deepest nesting of arrays and objects a received packet may carry, the packet's own argument
+   * array counting 1 (default 100). A deeper packet closes the connection with reason `parse error`.
+   */
+  maxDepth?: number;
   /**
    * A socket.io-compatible packet parser (`{ Encoder, Decoder }`, e.g. `socket.io-msgpack-parser`);
    * clients must use the same one. Default: the Socket.IO v5 text format.
@@ -128,7 +133,10 @@ export class Server<
     }
     this.opts = { path: '/socket.io/', serveClient: true, ...opts };
     this._connectTimeout = opts.connectTimeout ?? 45_000;
-    this._codec = createCodec(opts.parser, opts.maxAttachments ?? DEFAULT_MAX_ATTACHMENTS);
+    this._codec = createCodec(opts.parser, {
+      maxAttachments: opts.maxAttachments ?? DEFAULT_MAX_ATTACHMENTS,
+      maxDepth: opts.maxDepth ?? DEFAULT_MAX_DEPTH,
+    });
     this._cleanupEmptyChildNamespaces = opts.cleanupEmptyChildNamespaces ?? false;
     this._adapterConstructor = opts.adapter ?? Adapter;
     if (opts.connectionStateRecovery) {

@@ -11,6 +11,7 @@ import {
   encodePacket,
   encodePacketAsync,
   hasBinary,
+  jsonDepthExceeds,
   safeJsonParse,
   type Packet,
 } from '../../src/protocol/socketio.js';
@@ -292,11 +293,52 @@ test('property: random placeholders and attachments never escape the typed error
   );
 });
 
-test('deeply nested payload is refused, not a stack overflow', () => {
-  const deep = '['.repeat(5000) + ']'.repeat(5000);
+test('nesting is bounded on the text: 100,000 levels are refused before anything is built', () => {
+  const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
   const d = new Decoder();
-  assert.equal(d.add(`51-["e",${deep}]`), null);
-  assert.throws(() => d.add(new Uint8Array([1])), SocketIODecodeError);
+  assert.throws(() => d.add(`212["e",${deep(100_000)}]`), { name: 'SocketIODecodeError', code: 'TOO_DEEP' });
+  assert.throws(() => d.add(`51-["e",${deep(5000)}]`), { code: 'TOO_DEEP' });
+  assert.equal(d.waiting, false, 'nothing pending after the refusal');
+  // The packet's own array is level 1: 99 more levels pass by default, 100 do not.
+  assert.deepEqual(d.add(`2["e",${deep(99)}]`)?.type, PacketType.EVENT);
+  assert.throws(() => d.add(`2["e",${deep(100)}]`), { code: 'TOO_DEEP' });
+  assert.throws(() => new Decoder({ maxDepth: 3 }).add('0{"a":{"b":{"c":{}}}}'), { code: 'TOO_DEEP' });
+  assert.deepEqual(new Decoder({ maxDepth: 3 }).add('0{"a":{"b":{}}}')?.data, { a: { b: {} } });
+  // Brackets inside strings (escaped quotes too) are text, not nesting.
+  const text = `2["e","${'['.repeat(500)}\\"${'{'.repeat(500)}"]`;
+  assert.equal(new Decoder({ maxDepth: 2 }).add(text)?.type, PacketType.EVENT);
+});
+
+test('jsonDepthExceeds agrees with the real depth of any JSON value', () => {
+  const depthOf = (v: unknown): number =>
+    v === null || typeof v !== 'object' ? 0 : 1 + Math.max(0, ...Object.values(v as object).map(depthOf));
+  fc.assert(
+    fc.property(fc.jsonValue({ maxDepth: 8 }), fc.nat({ max: 10 }), (value, max) => {
+      const text = JSON.stringify(value);
+      assert.equal(jsonDepthExceeds(' ' + text, 1, max), depthOf(value) > max);
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test('encoding data nested deeper than 1000 levels (a cycle) throws a typed error, never a RangeError', () => {
+  let deep: unknown = new Uint8Array([1]);
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  assert.throws(() => encodePacket({ type: PacketType.EVENT, nsp: '/', data: ['e', deep] }), { name: 'SocketIOEncodeError', code: 'TOO_DEEP' });
+  const cycle: unknown[] = [new Uint8Array([2])];
+  cycle.push(cycle);
+  assert.throws(() => encodePacket({ type: PacketType.EVENT, nsp: '/', data: ['e', cycle] }), { code: 'TOO_DEEP' });
+  assert.throws(() => hasBinary(deep), { code: 'TOO_DEEP' });
+});
+
+test('checkPacket bounds the depth of values another parser built, without recursion', () => {
+  let deep: unknown = 1;
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  assert.throws(() => checkPacket({ type: 2, nsp: '/', data: ['e', deep] }), { code: 'TOO_DEEP' });
+  assert.throws(() => checkPacket({ type: 2, nsp: '/', data: ['e', { a: [{}] }] }, 3), { code: 'TOO_DEEP' });
+  assert.deepEqual(checkPacket({ type: 2, nsp: '/', data: ['e', { a: [] }] }, 3).data, ['e', { a: [] }]);
+  // Binary values are leaves, whatever their own structure.
+  assert.equal(checkPacket({ type: 2, nsp: '/', data: ['e', Buffer.alloc(4)] }, 1).type, 2);
 });
 
 test('property: checkPacket on any value returns a protocol packet or throws a typed error, and agrees with decodeText', () => {

@@ -214,3 +214,40 @@ test('a listener that throws does not break the connection or other clients', as
   await until(() => errors.length === 1);
   assert.match(String(errors[0]), /app bug/);
 });
+
+test('an EVENT nested 100,000 levels deep to an echo handler closes that connection only (parse error)', async (t) => {
+  const h = await setup(t);
+  const reasons: string[] = [];
+  h.io.on('connection', (s: Socket) => {
+    s.on('echo', (v: unknown, ack: (v: unknown) => void) => ack(v));
+    s.on('disconnect', (reason) => reasons.push(reason));
+  });
+  const bystander = h.client();
+  await once(bystander, 'connect');
+  const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+
+  // Over WebSocket, as the text frame of a raw client.
+  const hostile = await raw(h, t);
+  hostile.send('40');
+  assert.match((await hostile.next()) as string, /^40/);
+  hostile.send(`421["echo",${deep}]`);
+  await hostile.closed;
+  // Over polling, as the body of a POST.
+  const open = await fetch(`${h.url}/socket.io/?EIO=4&transport=polling`).then((r) => r.text());
+  const sid = JSON.parse(open.slice(1)).sid as string;
+  const post = (body: string) => fetch(`${h.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, { method: 'POST', body }).then((r) => r.status);
+  assert.equal(await post('40'), 200);
+  await until(() => h.io.sockets.sockets.size === 2);
+  assert.equal(await post(`421["echo",${deep}]`), 200);
+  await until(() => reasons.length === 2);
+  assert.deepEqual(reasons, ['parse error', 'parse error']);
+
+  // Everyone else is fine, and a new client gets in.
+  assert.deepEqual(await bystander.emitWithAck('echo', [[['still']]]), [[['still']]]);
+  const newcomer = h.client();
+  await once(newcomer, 'connect');
+  assert.equal(await newcomer.emitWithAck('echo', 'hi'), 'hi');
+  // The deepest packet the default allows is echoed as sent.
+  const deepest = JSON.parse('['.repeat(99) + '"x"' + ']'.repeat(99));
+  assert.deepEqual(await newcomer.emitWithAck('echo', deepest), deepest);
+});

@@ -81,7 +81,7 @@ test('createCodec: a single encoded part is wrapped; parser errors, extra packet
       for (const packet of JSON.parse(chunk) as unknown[]) this.listener(packet);
     }
   }
-  const codec = createCodec({ Encoder, Decoder }, 10);
+  const codec = createCodec({ Encoder, Decoder }, { maxAttachments: 10, maxDepth: 3 });
   assert.deepEqual(codec.encode({ type: 2, nsp: '/', data: ['a'] }), ['{"type":2,"nsp":"/","data":["a"]}']);
   const decoder = codec.createDecoder();
   assert.equal(decoder.add('[]'), null, 'nothing decoded yet');
@@ -90,4 +90,6 @@ test('createCodec: a single encoded part is wrapped; parser errors, extra packet
   assert.throws(() => decoder.add('[{"type":2,"nsp":"/","data":["a"]},{"type":2,"nsp":"/","data":["b"]}]'), /more than one packet/);
   assert.throws(() => decoder.add('[{"type":3,"nsp":"/","data":[]}]'), { code: 'INVALID_ACK_ID' });
   assert.throws(() => decoder.add('[{"type":2,"nsp":"chat","data":["a"]}]'), { code: 'INVALID_PAYLOAD' });
+  assert.deepEqual(decoder.add('[{"type":2,"nsp":"/","data":["a",[{"b":1}]]}]'), { type: 2, nsp: '/', data: ['a', [{ b: 1 }]] });
+  assert.throws(() => decoder.add('[{"type":2,"nsp":"/","data":["a",[{"b":[]}]]}]'), { code: 'TOO_DEEP' });
 });

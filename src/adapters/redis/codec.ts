@@ -24,7 +24,11 @@
  * ```
  */
 
-export const MAX_DEPTH = 100;
+/**
+ * Above the deepest packet a server decodes by default (100) plus the envelope around it and some
+ * wrapping by the application, so any packet a client may send can be broadcast between nodes.
+ */
+export const MAX_DEPTH = 160;
 
 export class CodecError extends Error {
   override readonly name = 'CodecError';
