@@ -391,8 +391,12 @@ export class FrameParser {
     const needed = this.mergedLength + piece.length;
     let merged = this.merged;
     if (merged === null || merged.length < needed) {
-      // Grow with what actually arrived (never with what a header merely announces), capped by it.
-      const capacity = Math.min(this.messageLength, Math.max(needed * 2, 4096));
+      // Double what actually arrived, so a message in n pieces costs O(log n) copies and a header
+      // alone never buys memory. The cap is the exact length once the final frame has begun; before
+      // that the total is unknown and only the limit caps (capping by the bytes announced so far
+      // made every fragment copy the whole message: quadratic).
+      const cap = this.fin ? this.messageLength : this.maxPayload;
+      const capacity = Math.min(cap, Math.max(needed * 2, 4096));
       const grown = this.alloc(capacity);
       if (merged !== null) grown.set(merged.subarray(0, this.mergedLength));
       this.merged = merged = grown;

@@ -343,3 +343,92 @@ test('pause queues input and resume delivers it in order', () => {
 test('skipUtf8Validation lets invalid text through', () => {
   assert.deepEqual(parse([frame(OPCODE_TEXT, bytes(0xff))], { skipUtf8Validation: true }), [['message', false, false, 'ff']]);
 });
+
+// Growth policy (issue 12, item 2): receive cost is linear in the input. Allocations are counted
+// through the parser's alloc hook, so these checks are deterministic (no timing).
+function countingParser(maxPayload: number, expectMasked = true) {
+  const stats = { allocs: 0, allocated: 0, messages: [] as Uint8Array[] };
+  const { handler } = recorder();
+  const parser = new FrameParser({ ...handler, onMessage: (data) => stats.messages.push(data) }, {
+    expectMasked,
+    maxPayload,
+    alloc: (size) => {
+      stats.allocs++;
+      stats.allocated += size;
+      return new Uint8Array(size);
+    },
+  });
+  return { parser, stats };
+}
+
+function fragmentedWire(total: number, fragment: number, mask: number | null): { wire: Uint8Array; payload: Uint8Array } {
+  const payload = Uint8Array.from({ length: total }, (_, i) => (i * 31) & 0xff);
+  const frames: Uint8Array[] = [];
+  for (let at = 0; at < total; at += fragment) {
+    const piece = payload.subarray(at, Math.min(total, at + fragment));
+    frames.push(frame(at === 0 ? OPCODE_BINARY : OPCODE_CONTINUATION, piece, { fin: at + fragment >= total, mask }));
+  }
+  return { wire: concat(frames), payload };
+}
+
+for (const [total, fragment] of [[4 << 20, 1024], [1 << 20, 64]] as const) {
+  test(`${total} bytes in ${fragment}-byte fragments: O(log n) allocations, at most 4x the message allocated in all`, () => {
+    for (const mask of [MASK, null]) {
+      const { wire, payload } = fragmentedWire(total, fragment, mask);
+      const { parser, stats } = countingParser(64 << 20, mask !== null);
+      parser.push(wire);
+      assert.equal(stats.messages.length, 1);
+      assert.ok(Buffer.from(stats.messages[0]!).equals(Buffer.from(payload)));
+      // Doubling from 4096: log2(total / 4096) + 2 buffers. Growing by what was announced so far
+      // (before the fix) allocated once per fragment: 4096 times for the first case.
+      assert.ok(stats.allocs <= Math.log2(total / 4096) + 2, `${stats.allocs} allocations`);
+      assert.ok(stats.allocated <= 4 * total, `${stats.allocated} bytes allocated`);
+    }
+  });
+}
+
+test('fragments arriving one per chunk grow the same way (and the retained views stay bounded)', () => {
+  const total = 1 << 20;
+  const { parser, stats } = countingParser(8 << 20);
+  for (let at = 0; at < total; at += 512) {
+    parser.push(frame(at === 0 ? OPCODE_BINARY : OPCODE_CONTINUATION, new Uint8Array(512), { fin: at + 512 >= total }));
+  }
+  assert.equal(stats.messages.length, 1);
+  assert.equal(stats.messages[0]!.length, total);
+  assert.ok(stats.allocs <= Math.log2(total / 4096) + 2, `${stats.allocs} allocations`);
+});
+
+test('one large frame split into small chunks: O(log n) allocations', () => {
+  const total = 4 << 20;
+  const wire = frame(OPCODE_BINARY, new Uint8Array(total));
+  const { parser, stats } = countingParser(8 << 20);
+  for (let at = 0; at < wire.length; at += 1000) parser.push(wire.subarray(at, at + 1000));
+  assert.equal(stats.messages[0]!.length, total);
+  assert.ok(stats.allocs <= Math.log2(total / 4096) + 2, `${stats.allocs} allocations`);
+  assert.ok(stats.allocated <= 4 * total);
+});
+
+test('many small frames in one chunk are views of it: no allocation at all', () => {
+  const count = 20_000;
+  const wire = concat(Array.from({ length: count }, (_, i) => frame(OPCODE_BINARY, bytes(i & 0xff, 1, 2, 3))));
+  const { parser, stats } = countingParser(1 << 20);
+  parser.push(wire);
+  assert.equal(stats.messages.length, count);
+  assert.equal(stats.allocs, 0);
+});
+
+test('a hostile header buys no memory: growth follows the bytes that arrived, never the announced length', () => {
+  for (const fin of [true, false]) {
+    const { parser, stats } = countingParser(1 << 30, false);
+    const header = new Uint8Array(10);
+    writeFrameHeader(header, 0, OPCODE_BINARY, 1 << 29, fin, false);
+    parser.push(header);
+    let arrived = 0;
+    for (let i = 0; i < 200; i++) {
+      parser.push(new Uint8Array(100));
+      arrived += 100;
+      // Everything allocated so far is within a constant factor of what arrived (4096 floor).
+      assert.ok(stats.allocated <= 4 * Math.max(4096, arrived), `${stats.allocated} bytes for ${arrived} received`);
+    }
+  }
+});
