@@ -33,9 +33,10 @@ export interface SocketOptions {
    * - every attempt carries the same acknowledgement id, so a late acknowledgement of an earlier
    *   attempt still completes the emit;
    * - with a switchboard server: at-least-once transmission, at-most-once processing. The server
-   *   remembers the ack ids of each socket's latest 128 EVENTs and never runs a handler twice for
-   *   the same id: a re-sent packet is answered with the first run's acknowledgement, or dropped
-   *   while that run is still going (its acknowledgement then answers). This holds on one connection
+   *   remembers the ack ids of each socket's latest 128 EVENTs (answers for its `retryWindow`: 45 s
+   *   and 16 KiB per socket by default) and never runs a handler twice for the same id: a re-sent
+   *   packet is answered with the first run's acknowledgement, or dropped while that run is still
+   *   going (its acknowledgement then answers) or when the answer was too large to keep. This holds on one connection
    *   and across a connection state recovery with the in-memory adapter; a reconnection that starts
    *   a new session (or recovers on another node) forgets it, and the handler may run again. An emit
    *   that fails after all its attempts may or may not have been processed (once);

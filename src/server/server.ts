@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { Http2SecureServer } from 'node:http2';
 import { DEFAULT_MAX_ATTACHMENTS, DEFAULT_MAX_DEPTH, RESERVED_EVENTS } from '../protocol/socketio.js';
+import { DEFAULT_RETRY_WINDOW_BYTES, RecentAcks, type RetryWindowOptions } from './recent-acks.js';
 import { Adapter, type Room, type SocketId } from './adapter.js';
 import type { BroadcastOperator, RemoteSocket } from './broadcast.js';
 import { Client } from './client.js';
@@ -57,6 +58,12 @@ export interface ServerOptions extends EngineOptions {
    * array counting 1 (default 100). A deeper packet closes the connection with reason `parse error`.
    */
   maxDepth?: number;
+  /**
+   * At-most-once processing of EVENTs a client re-sends (`retries`): how long and how many bytes
+   * of encoded answers per socket the server keeps, to answer a repeat again instead of running
+   * the handler twice. Default `{ maxAge: pingInterval + pingTimeout, maxBytes: 16384 }`.
+   */
+  retryWindow?: RetryWindowOptions;
   /**
    * A socket.io-compatible packet parser (`{ Encoder, Decoder }`, e.g. `socket.io-msgpack-parser`);
    * clients must use the same one. Default: the Socket.IO v5 text format.
@@ -122,6 +129,14 @@ export class Server<
   private readonly parentNsps = new Map<NamespaceMatcher, ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
   private readonly parentsByRegExp = new Map<string, ParentNamespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
   private readonly detachers: (() => void)[] = [];
+
+  /** @internal The per-socket memory of answered ack ids (created on a socket's first acked EVENT). */
+  _newRecentAcks(): RecentAcks {
+    const { retryWindow = {}, pingInterval = 25_000, pingTimeout = 20_000 } = this.opts;
+    return new RecentAcks(retryWindow.maxAge ?? pingInterval + pingTimeout, retryWindow.maxBytes ?? DEFAULT_RETRY_WINDOW_BYTES, (ms, fn) =>
+      this._timeouts.schedule(ms, fn),
+    );
+  }
 
   constructor(opts?: ServerOptions);
   constructor(srv: HttpServer | Http2SecureServer | number | undefined, opts?: ServerOptions);

@@ -5,6 +5,7 @@ import type { Adapter, BroadcastFlags, Room, Session, SessionToPersist, SocketId
 import { BroadcastOperator } from './broadcast.js';
 import { NO_AUTH, type Client } from './client.js';
 import { TypedEmitter } from './emitter.js';
+import { RecentAcks } from './recent-acks.js';
 import type { EngineSocket, PreparedMessage } from './engine.js';
 import type { Namespace } from './namespace.js';
 import type { Server } from './server.js';
@@ -72,15 +73,6 @@ type AckEntry = ((...args: unknown[]) => void) & { fail?: (err: Error) => void }
 type EventMiddleware = (event: unknown[], next: (err?: Error) => void) => void;
 
 const NO_FLAGS: BroadcastFlags = Object.freeze({});
-
-/**
- * The ack ids of the client's latest EVENTs, each with its encoded ACK once answered (`null` while
- * the handler has not answered). A client with `retries` re-sends an EVENT with the same ack id; this
- * lets the server answer it again instead of running the handler twice. The client's retry queue
- * sends one emit at a time, so a short window is enough; it bounds memory per socket.
- */
-type RecentAcks = Map<number, (string | Uint8Array)[] | null>;
-const RECENT_ACKS = 128;
 
 /** A 20-character random id (base64url of 15 random bytes). */
 export function randomId(): string {
@@ -165,7 +157,7 @@ export class Socket<
       void this.join(previousSession.rooms);
       this.data = previousSession.data as SocketData;
       const { recentAcks } = previousSession as Session & { recentAcks?: unknown };
-      if (recentAcks instanceof Map) this.recentAcks = recentAcks;
+      if (recentAcks instanceof RecentAcks) this.recentAcks = recentAcks;
       // Missed packets go out before the CONNECT reply; the client buffers them (notes §0.12).
       for (const data of previousSession.missedPackets) this.writePacket({ type: PacketType.EVENT, nsp: nsp.name, data }, NO_FLAGS);
       this.recovered = true;
@@ -452,6 +444,8 @@ export class Socket<
         recentAcks: this.recentAcks,
       };
       void this.adapter.persistSession(session);
+    } else {
+      this.recentAcks?.clear();
     }
     this._cleanup();
     this.client._remove(this);
@@ -533,16 +527,14 @@ export class Socket<
     const args = packet.data as unknown[];
     const id = packet.id;
     if (id !== undefined) {
-      const recent = (this.recentAcks ??= new Map());
-      const answer = recent.get(id);
-      if (answer !== undefined) {
+      const recent = (this.recentAcks ??= this.server._newRecentAcks());
+      const repeat = recent.receive(id);
+      if (repeat.kind !== 'new') {
         // A re-sent EVENT (client `retries`): at most once to the handler. Answered: answer again;
-        // still running: drop it, the handler's ack answers both.
-        if (answer && !this.closed) this.client._write(answer, NO_FLAGS);
+        // still running (or the answer was too large to keep): drop it.
+        if (repeat.kind === 'answer' && !this.closed) this.client._write(repeat.answer, NO_FLAGS);
         return;
       }
-      recent.set(id, null);
-      if (recent.size > RECENT_ACKS) recent.delete(recent.keys().next().value!);
       args.push(this.ackFor(id, recent));
     }
     if (this.anyListeners?.length) {
@@ -574,8 +566,8 @@ export class Socket<
       if (sent) return;
       sent = true;
       const encoded = this.server._codec.encode({ type: PacketType.ACK, nsp: this.nsp.name, id, data: args });
-      if (recent.has(id)) recent.set(id, encoded);
       if (!this.closed) this.client._write(encoded, NO_FLAGS);
+      recent.answered(id, encoded);
     };
   }
 

@@ -166,3 +166,27 @@ test('connection state recovery carries the window: a re-send after reconnecting
   await delay(100);
   assert.deepEqual(runs, ['draft']);
 });
+
+test('large replies: the retained answers stay within retryWindow.maxBytes, and expire after maxAge', async (t) => {
+  const h = await setup(t, { retryWindow: { maxBytes: 250_000, maxAge: 300 } });
+  const sockets: Socket[] = [];
+  const runs: number[] = [];
+  h.io.on('connection', (s) => {
+    sockets.push(s);
+    s.on('big', (n: number, ack: (v: string) => void) => (runs.push(n), ack('x'.repeat(100_000))));
+  });
+  const { acks, send } = await rawClient(t, h.url);
+  for (let id = 0; id < 20; id++) send(id, 'big', id);
+  await until(() => acks.length === 20);
+  const recent = (sockets[0] as unknown as { recentAcks: { bytes: number; size: number } }).recentAcks;
+  assert.ok(recent.bytes <= 250_000, `${recent.bytes} bytes kept (was 20 × 100 kB)`);
+  assert.ok(recent.bytes >= 200_000, 'the latest two answers are kept');
+  send(19, 'big', 19); // kept: answered again
+  await until(() => acks.length === 21);
+  send(3, 'big', 3); // answer dropped for room, id still known: not run again, no answer
+  await delay(50);
+  assert.equal(acks.length, 21);
+  assert.equal(runs.length, 20);
+  await until(() => recent.bytes === 0, 2000);
+  assert.equal(recent.size, 0, 'every answered id expired');
+});

@@ -1,0 +1,152 @@
+/**
+ * At-most-once processing of re-sent EVENTs. A client with `retries` re-sends an EVENT with the same
+ * ack id when its acknowledgement is late; the server remembers each socket's latest ack ids so a
+ * handler never runs twice for one id, and answers a repeat with the first run's encoded ACK.
+ *
+ * Memory is bounded three ways, per socket:
+ * - ids: at most `MAX_IDS` (the oldest is forgotten first);
+ * - bytes: the kept answers together hold at most `maxBytes`; past it the oldest answers are
+ *   dropped (their ids stay known, so a repeat is dropped, never run again);
+ * - time: an answer is kept `maxAge` ms (up to twice that, see `armSweep`). A repeat can only come from a client that has not seen the
+ *   answer: one in flight (a round trip), or one lost with a broken connection, which the heartbeat
+ *   detects and the recovered client re-sends; after that the id is forgotten.
+ */
+import type { TimeoutHandle } from './timeouts.js';
+
+/** How long and how much the server keeps of answered acks, per socket. */
+export interface RetryWindowOptions {
+  /** Ms an answered ack is kept for a repeat (default: pingInterval + pingTimeout, 45000). */
+  maxAge?: number;
+  /** Bytes of encoded answers kept per socket (default 16384). */
+  maxBytes?: number;
+}
+
+export const MAX_IDS = 128;
+export const DEFAULT_RETRY_WINDOW_BYTES = 16 * 1024;
+
+type Parts = (string | Uint8Array)[];
+
+interface Entry {
+  /** The encoded ACK; `null` while the handler runs; `undefined` once answered but not kept. */
+  answer: Parts | null | undefined;
+  bytes: number;
+  /** When the answer was sent (ms, monotonic); RUNNING until then. */
+  answeredAt: number;
+}
+
+/** What to do with an EVENT that asks for an ack. */
+export type Repeat =
+  | { kind: 'new' }
+  | { kind: 'answer'; answer: Parts }
+  /** Still running, or answered with a reply too large to keep: the first run's ack is all there is. */
+  | { kind: 'drop' };
+
+const RUNNING = -1;
+const NEW: Repeat = Object.freeze({ kind: 'new' });
+const DROP: Repeat = Object.freeze({ kind: 'drop' });
+
+export class RecentAcks {
+  private readonly entries = new Map<number, Entry>();
+  /** Sum of `bytes` over the entries. */
+  private kept = 0;
+  private sweep: TimeoutHandle | undefined;
+
+  constructor(
+    private readonly maxAge: number,
+    private readonly maxBytes: number,
+    /** Runs `fn` once after `ms` (the server's shared timeouts). */
+    private readonly schedule: (ms: number, fn: () => void) => TimeoutHandle,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Bytes of answers currently kept (strings count their length). */
+  get bytes(): number {
+    return this.kept;
+  }
+
+  /** Looks up an EVENT's ack id; a new id is remembered as running. */
+  receive(id: number, now = performance.now()): Repeat {
+    this.expire(now);
+    const entry = this.entries.get(id);
+    if (entry === undefined) {
+      this.entries.set(id, { answer: null, bytes: 0, answeredAt: RUNNING });
+      if (this.entries.size > MAX_IDS) this.forget(this.entries.keys().next().value!);
+      return NEW;
+    }
+    return entry.answer ? { kind: 'answer', answer: entry.answer } : DROP;
+  }
+
+  /** The handler answered `id` with `answer` (already sent). */
+  answered(id: number, answer: Parts, now = performance.now()): void {
+    const entry = this.entries.get(id);
+    if (entry === undefined) return; // forgotten meanwhile
+    // Re-inserted so the map stays in answer order: expiry then only looks at its head.
+    this.entries.delete(id);
+    this.entries.set(id, entry);
+    entry.answeredAt = now;
+    const bytes = sizeOf(answer);
+    if (bytes <= this.maxBytes) {
+      entry.answer = answer;
+      entry.bytes = bytes;
+      this.kept += bytes;
+      for (const [otherId, other] of this.entries) {
+        if (this.kept <= this.maxBytes) break;
+        if (other.answer && otherId !== id) this.dropAnswer(other);
+      }
+    } else {
+      entry.answer = undefined;
+    }
+    this.armSweep();
+  }
+
+  /** Forgets everything (the socket is gone for good). */
+  clear(): void {
+    this.sweep?.cancel();
+    this.sweep = undefined;
+    this.entries.clear();
+    this.kept = 0;
+  }
+
+  /** Drops answers older than `maxAge`. */
+  private expire(now: number): void {
+    for (const [id, entry] of this.entries) {
+      if (entry.answeredAt === RUNNING) continue; // bounded by count only
+      if (now - entry.answeredAt < this.maxAge) break;
+      this.forget(id);
+    }
+  }
+
+  /**
+   * One pending sweep per socket while it keeps answers, always of `maxAge` (the shared timeouts
+   * keep one timer per distinct duration): an answer lives between `maxAge` and twice that.
+   */
+  private armSweep(): void {
+    if (this.sweep !== undefined) return;
+    this.sweep = this.schedule(this.maxAge, () => {
+      this.sweep = undefined;
+      this.expire(performance.now());
+      for (const entry of this.entries.values()) if (entry.answeredAt !== RUNNING) return this.armSweep();
+    });
+  }
+
+  private dropAnswer(entry: Entry): void {
+    this.kept -= entry.bytes;
+    entry.answer = undefined;
+    entry.bytes = 0;
+  }
+
+  private forget(id: number): void {
+    const entry = this.entries.get(id)!;
+    this.kept -= entry.bytes;
+    this.entries.delete(id);
+  }
+}
+
+function sizeOf(parts: Parts): number {
+  let n = 0;
+  for (const part of parts) n += typeof part === 'string' ? part.length : part.byteLength;
+  return n;
+}
