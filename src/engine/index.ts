@@ -21,6 +21,7 @@ export {
 } from './socket.js';
 export { PollingTransport, WebSocketTransport, type Transport } from './transports.js';
 export type { CorsOptions, OriginMatcher } from './cors.js';
+export type { TrustProxy, ProxyHeader } from './client-address.js';
 export { UpgradeResponse, type EngineMiddleware } from './middleware.js';
 export { ErrorCode, ERROR_MESSAGES } from './errors.js';
 export {

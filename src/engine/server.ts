@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, OutgoingHttpHeaders, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { encodeOpenData } from '../protocol/engineio.js';
+import { clientAddress, compileTrust, type ProxyHeader, type TrustFunction, type TrustProxy } from './client-address.js';
 import { applyCors, isSameOrigin, originAllowed, type CorsOptions } from './cors.js';
 import { ErrorCode, refusal, writeRefusal, writeUpgradeRefusal, type Refusal } from './errors.js';
 import { EngineSocket, PreparedPacket, type SessionContext } from './socket.js';
@@ -55,10 +56,25 @@ export interface EngineOptions {
   cookie?: boolean | CookieOptions;
   /** A message sent to every new session right after the open packet. */
   initialPacket?: string | Uint8Array;
-  /** Most concurrent sessions; further handshakes get 503 (default 100000). */
+  /**
+   * Most concurrent sessions (default 100000). At the cap, a polling handshake that was never
+   * followed by a request (abandoned, or a flood) makes room for a new one, oldest first; with
+   * none of those, further handshakes get 503.
+   */
   maxSessions?: number;
-  /** Handshakes allowed per remote address per window; more get 429 (default 200 per 1000 ms; false: off). */
+  /**
+   * Handshakes allowed per client address per window; more get 429 (default false: off, as in
+   * socket.io). Behind a proxy, set `trustProxy` first, or every client shares the proxy's address.
+   */
   handshakeRate?: false | { max: number; windowMs: number };
+  /**
+   * Which proxies to believe about the client's address (default false: the TCP peer is the
+   * client). `true`, a hop count, addresses/CIDR ranges (`loopback`, `linklocal`, `uniquelocal`
+   * too) or a function, as Express's `trust proxy`. The address is read from `proxyHeader`.
+   */
+  trustProxy?: TrustProxy;
+  /** The header trusted proxies write the client address to (default `x-forwarded-for`; or `forwarded`, RFC 7239). */
+  proxyHeader?: ProxyHeader;
   /** Bytes queued for one client before it is dropped as too slow (default 16 MiB). */
   maxBufferedBytes?: number;
   /** How long a polling session closed by the server waits for a GET to deliver the close (default 30000). */
@@ -127,6 +143,9 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   private readonly handshakesByAddress = new Map<string, number>();
   private closed = false;
   private readonly middlewares: EngineMiddleware[] = [];
+  private readonly trust: TrustFunction;
+  /** Polling sessions with no request after their handshake, oldest first: evicted first at `maxSessions`. */
+  private readonly unconfirmed = new Set<EngineSocket>();
 
   constructor(options: EngineOptions = {}) {
     super();
@@ -151,11 +170,17 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
       },
       initialPacket: options.initialPacket,
       maxSessions: options.maxSessions ?? 100_000,
-      handshakeRate: options.handshakeRate ?? { max: 200, windowMs: 1000 },
+      handshakeRate: options.handshakeRate ?? false,
+      trustProxy: options.trustProxy ?? false,
+      proxyHeader: options.proxyHeader ?? 'x-forwarded-for',
       maxBufferedBytes: options.maxBufferedBytes ?? 16 * 1024 * 1024,
       closeTimeout: options.closeTimeout ?? 30000,
       generateId: options.generateId ?? defaultId,
     };
+    if (this.options.proxyHeader !== 'x-forwarded-for' && this.options.proxyHeader !== 'forwarded') {
+      throw new TypeError('proxyHeader must be "x-forwarded-for" or "forwarded"');
+    }
+    this.trust = compileTrust(this.options.trustProxy);
     this.pathBase = normalizePath(this.options.path);
     this.pingQueue = new DelayQueue(this.options.pingInterval, (s) => s.pingDue());
     this.pongQueue = new DelayQueue(this.options.pingTimeout, (s) => s.pongMissed());
@@ -183,6 +208,19 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     return new PreparedPacket(data);
   }
 
+  /**
+   * The client's address for a request: the TCP peer's, or what trusted proxies report
+   * (`trustProxy`). Computed once per request; sessions keep it as `remoteAddress`, and
+   * `socket.handshake.address` is that value. Use it in `allowRequest` or middlewares too.
+   */
+  clientAddress(req: IncomingMessage): string {
+    const cached = (req as AddressedRequest)[kClientAddress];
+    if (cached !== undefined) return cached;
+    const address = clientAddress(req.socket?.remoteAddress, req.headers, this.trust, this.options.proxyHeader);
+    (req as AddressedRequest)[kClientAddress] = address;
+    return address;
+  }
+
   /** True when the request URL is under the engine's path. */
   matches(url: string | undefined): boolean {
     if (!url) return false;
@@ -203,6 +241,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
         const sid = query.get('sid');
         if (sid) {
           const session = this.clients.get(sid)!;
+          this.unconfirmed.delete(session);
           (session.transport as PollingTransport).handleRequest(req, res);
         } else {
           this.openPolling(req, res, id!);
@@ -316,6 +355,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   /** @internal */
   sessionClosed(socket: EngineSocket): void {
     if (this.clients.get(socket.id) === socket) this.clients.delete(socket.id);
+    this.unconfirmed.delete(socket);
   }
 
   // ---- request checks (order as the reference server: transport, origin, session or handshake) ----
@@ -370,6 +410,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
       // handshake and is closed at once in onWebSocket, the session untouched: what the reference
       // server does and the engine.io-protocol suite expects ("ignores WebSocket connection with
       // same sid after upgrade").
+      if (upgrade) this.unconfirmed.delete(session);
       if (upgrade && (session.transport.name !== 'polling' || session.upgrading)) return cb(null);
       if (upgrade && (!this.options.allowUpgrades || session.readyState !== 'open')) {
         return cb(refusal(ErrorCode.BAD_REQUEST, { name: 'UPGRADE_REFUSED', sid }));
@@ -377,7 +418,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
       return cb(null);
     }
     if (req.method !== 'GET') return cb(refusal(ErrorCode.BAD_HANDSHAKE_METHOD, { method: req.method }));
-    if (this.clients.size >= this.options.maxSessions) {
+    if (this.clients.size >= this.options.maxSessions && !this.evictUnconfirmed()) {
       return cb(refusal(ErrorCode.BAD_REQUEST, { name: 'TOO_MANY_SESSIONS' }, 'Too many sessions', 503));
     }
     if (!this.admitHandshake(req)) {
@@ -399,7 +440,21 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     }
   }
 
-  /** Fixed-window count of handshakes per remote address; the map is emptied each window. */
+  /**
+   * Makes room at `maxSessions` by closing the oldest polling session that never came back after
+   * its handshake. Such sessions cost a client nothing to open, so they must not be able to lock
+   * out new clients until the heartbeat reaps them (pingInterval + pingTimeout, 45 s by default).
+   */
+  private evictUnconfirmed(): boolean {
+    for (const session of this.unconfirmed) {
+      this.unconfirmed.delete(session);
+      session.close(true);
+      return true;
+    }
+    return false;
+  }
+
+  /** Fixed-window count of handshakes per client address; the map is emptied each window. */
   private admitHandshake(req: IncomingMessage): boolean {
     const rate = this.options.handshakeRate;
     if (!rate) return true;
@@ -408,7 +463,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
       this.rateWindow = window;
       this.handshakesByAddress.clear();
     }
-    const address = req.socket?.remoteAddress ?? '';
+    const address = this.clientAddress(req);
     const count = (this.handshakesByAddress.get(address) ?? 0) + 1;
     this.handshakesByAddress.set(address, count);
     return count <= rate.max;
@@ -435,7 +490,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   // ---- sessions ----
 
   private openSession(id: string, req: IncomingMessage, transport: PollingTransport | WebSocketTransport): EngineSocket {
-    const session = new EngineSocket(id, req, this, transport);
+    const session = new EngineSocket(id, req, this, transport, this.clientAddress(req));
     transport.socket = session;
     this.clients.set(id, session);
     const upgrades =
@@ -456,6 +511,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   private openPolling(req: IncomingMessage, res: ServerResponse, id: string): void {
     const transport = new PollingTransport(this.pollingContext);
     const session = this.openSession(id, req, transport);
+    this.unconfirmed.add(session);
     const { cookie } = this.options;
     if (cookie) res.setHeader('Set-Cookie', serializeCookie(cookie, id));
     this.emit('connection', session);
@@ -483,6 +539,9 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     session.startProbe(transport);
   }
 }
+
+const kClientAddress = Symbol('switchboard.clientAddress');
+type AddressedRequest = IncomingMessage & { [kClientAddress]?: string };
 
 function destroySocket(this: Duplex): void {
   this.destroy();

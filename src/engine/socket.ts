@@ -140,15 +140,15 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
     readonly request: IncomingMessage,
     private readonly context: SessionContext,
     transport: Transport,
+    /**
+     * The client's address: the TCP peer's, or what trusted proxies report (`trustProxy`),
+     * computed once from the request that opened the session.
+     */
+    readonly remoteAddress: string = request.socket?.remoteAddress ?? '',
   ) {
     super();
     this.transport = transport;
     context.pingQueue.add(this.heartbeat);
-  }
-
-  /** Address of the peer that opened the session. */
-  get remoteAddress(): string | undefined {
-    return this.request.socket?.remoteAddress;
   }
 
   /** Bytes queued for this client and not yet handed to the kernel. */
