@@ -22,6 +22,7 @@ export interface PerMessageDeflateOptions extends DeflateNegotiationOptions {
 
 /** The trailing bytes of a sync flush, stripped on send and restored on receive (RFC 7692 §7.2.1/§7.2.2). */
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+const EMPTY = Buffer.alloc(0);
 
 type Job = () => void;
 
@@ -68,6 +69,8 @@ export class PerMessageDeflate {
   private readonly inflateOptions: zlib.ZlibOptions | undefined;
   private deflater: zlib.DeflateRaw | null = null;
   private inflater: zlib.InflateRaw | null = null;
+  /** Recent inflated output, kept only for a peer that ends its streams with context takeover on. */
+  private window: Buffer | null = null;
   private closed = false;
   /** Settles the running jobs; used on close so no limiter slot is ever leaked. */
   private readonly jobs = new Set<ZlibCallback>();
@@ -123,6 +126,7 @@ export class PerMessageDeflate {
     this.deflater?.close();
     this.inflater?.close();
     this.deflater = this.inflater = null;
+    this.window = null;
   }
 
   private runCompress(data: Buffer, fin: boolean, callback: ZlibCallback): void {
@@ -157,13 +161,20 @@ export class PerMessageDeflate {
     const inflater = (this.inflater ??= zlib.createInflateRaw({
       ...this.inflateOptions,
       windowBits: this.receiveWindowBits,
+      // The sliding window of a DEFLATE stream the peer ended (see streamEnded).
+      ...(this.window !== null && this.window.length > 0 && { dictionary: this.window }),
     }));
+    const before = inflater.bytesWritten;
     const chunks: Buffer[] = [];
     let length = 0;
     let failed = false;
     const finish = (error: Error | null): void => {
       inflater.off('data', onData);
       inflater.off('error', onError);
+      // zlib stops consuming at the end of a stream; an ended stream also ends the readable side.
+      const consumed = inflater.bytesWritten - before;
+      const ended = error === null && (inflater.readableEnded || consumed < data.length + (fin ? TRAILER.length : 0));
+      if (ended) error = this.streamEnded(data, fin, consumed);
       if (error !== null) {
         failed = true;
         // The stream state is unusable now; the connection is being failed anyway.
@@ -171,8 +182,16 @@ export class PerMessageDeflate {
         inflater.close();
         return callback(error);
       }
-      if (fin && this.receiveNoContextTakeover) inflater.reset();
-      callback(null, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length));
+      const out = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+      if (ended) {
+        // A stream that reached its end takes no more input: the next message starts a new one.
+        this.inflater = null;
+        inflater.close();
+      } else if (fin && this.receiveNoContextTakeover) {
+        inflater.reset();
+      }
+      if (this.window !== null || (ended && !this.receiveNoContextTakeover)) this.keepWindow(out);
+      callback(null, out);
     };
     const onData = (chunk: Buffer): void => {
       if (failed) return;
@@ -199,5 +218,39 @@ export class PerMessageDeflate {
       }
       finish(null);
     });
+  }
+
+  /**
+   * The peer ended its DEFLATE stream (a block with BFINAL=1) inside this message, which RFC 7692
+   * §7.2.3.3 allows at the end of any message. What follows the final block must be nothing of
+   * the sender's but our 00 00 ff ff tail, or the one 0x00 octet of §7.2.3.3's example (with the
+   * tail, an empty stored block); more data after the end of the stream is invalid (1007).
+   */
+  private streamEnded(data: Buffer, fin: boolean, consumed: number): WebSocketProtocolError | null {
+    const extra = data.length - consumed;
+    if (extra <= 0 && fin) return null;
+    if (extra === 1 && fin && data[data.length - 1] === 0) return null;
+    return new WebSocketProtocolError('WS_ERR_INVALID_COMPRESSED_DATA', 'invalid compressed data: data after the end of the DEFLATE stream');
+  }
+
+  /**
+   * Keeps the last window of inflated output once the peer ends streams with BFINAL while context
+   * takeover is on: RFC 7692 §7.2.2 says the next message is inflated with the sliding window of
+   * the last one, so the next stream is seeded with it as a preset dictionary. Output from before
+   * the first ended stream is not kept (it would cost a window per connection for every peer); a
+   * reference that far back fails as invalid data (1007), never as wrong data.
+   */
+  private keepWindow(out: Buffer): void {
+    const size = 1 << this.receiveWindowBits;
+    if (out.length >= size) {
+      this.window = Buffer.from(out.subarray(out.length - size));
+      return;
+    }
+    const previous = this.window ?? EMPTY;
+    const keep = Math.min(previous.length, size - out.length);
+    const window = Buffer.allocUnsafe(keep + out.length);
+    previous.copy(window, 0, previous.length - keep);
+    out.copy(window, keep);
+    this.window = window;
   }
 }

@@ -234,3 +234,101 @@ test('connections dropped mid-compression never leak zlib concurrency slots', as
   await once(client, 'open');
   await roundTrip(client);
 });
+
+// RFC 7692 §7.2.3.3: a sender may end each message's DEFLATE data with a final block (BFINAL=1)
+// instead of a sync flush; zlib's deflateRawSync does exactly that. (Issue 12, item 3.)
+const finalBlock = (text: string, dictionary?: Buffer): Buffer =>
+  zlib.deflateRawSync(text, dictionary ? { dictionary } : {});
+/** RFC 7692 §7.2.3.3's own example: "Hello" in a final block, then the 0x00 of an empty stored block. */
+const RFC_HELLO = Buffer.from([0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00]);
+const texts = ['first message', 'second message', 'third, longer: ' + 'abc'.repeat(50), 'fourth', 'fifth'];
+
+async function echoOf(raw: RawClient, payload: Buffer, count: number): Promise<void> {
+  raw.sendFrame(OPCODE_TEXT, payload, { rsv: 4 });
+  await raw.until(() => raw.events.length >= count, `reply ${count}`);
+}
+
+test('BFINAL=1 messages with client_no_context_takeover: every message is inflated by a fresh stream (server)', async (t) => {
+  const { wss, port } = await startServer(t, { perMessageDeflate: { threshold: 4096 } });
+  wss.on('connection', echo);
+  const raw = await RawClient.connect(port, '/', 'Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n');
+  t.after(() => raw.destroy());
+  let count = 0;
+  for (const text of texts) await echoOf(raw, finalBlock(text), ++count);
+  await echoOf(raw, RFC_HELLO, ++count);
+  // A sync-flushed message after them still works, then BFINAL again.
+  await echoOf(raw, zlib.deflateRawSync('flushed', { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4), ++count);
+  await echoOf(raw, finalBlock('last'), ++count);
+  assert.deepEqual(raw.events, [...texts, 'Hello', 'flushed', 'last'].map((x) => ['message', false, x]));
+});
+
+test('BFINAL=1 messages with context takeover: the next stream is inflated with the window of the last (server)', async (t) => {
+  const { wss, port } = await startServer(t, { perMessageDeflate: { threshold: 4096 } });
+  wss.on('connection', echo);
+  const raw = await RawClient.connect(port, '/', 'Sec-WebSocket-Extensions: permessage-deflate\r\n');
+  t.after(() => raw.destroy());
+  // Each message refers back to the ones before (a preset dictionary of the history), as RFC 7692
+  // §7.2.2 allows when context takeover is on.
+  let history = Buffer.alloc(0);
+  let count = 0;
+  for (const text of [...texts, ...texts]) {
+    const payload = finalBlock(text, history.length ? history : undefined);
+    if (history.includes(text)) assert.ok(payload.length < text.length / 2 + 4, 'the sender used a back-reference');
+    await echoOf(raw, payload, ++count);
+    history = Buffer.concat([history, Buffer.from(text)]);
+  }
+  assert.deepEqual(raw.events, [...texts, ...texts].map((x) => ['message', false, x]));
+});
+
+test('data after the end of a DEFLATE stream in the same message fails with 1007', async (t) => {
+  const { wss, port } = await startServer(t, { perMessageDeflate: { threshold: 4096 } });
+  wss.on('connection', echo);
+  const raw = await RawClient.connect(port, '/', 'Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n');
+  t.after(() => raw.destroy());
+  await echoOf(raw, finalBlock('ok'), 1);
+  raw.sendFrame(OPCODE_TEXT, Buffer.concat([finalBlock('two'), finalBlock('streams')]), { rsv: 4 });
+  await raw.until(() => raw.events.length >= 2, 'close');
+  assert.deepEqual(raw.events, [['message', false, 'ok'], ['close', 1007, '']]);
+});
+
+for (const takeover of [false, true]) {
+  test(`our client inflates BFINAL=1 messages from a server${takeover ? ' with context takeover' : ' with server_no_context_takeover'}`, async (t) => {
+    const http = await import('node:http');
+    const { acceptKey } = await import('../../src/protocol/ws-handshake.js');
+    const { encodeFrame } = await import('../../src/protocol/ws-frame.js');
+    const server = http.createServer();
+    server.on('upgrade', (req, socket) => {
+      socket.write(
+        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          `Sec-WebSocket-Accept: ${acceptKey(String(req.headers['sec-websocket-key']))}\r\n` +
+          `Sec-WebSocket-Extensions: permessage-deflate${takeover ? '' : '; server_no_context_takeover'}\r\n\r\n`,
+      );
+      // All messages in one write: each ends its stream with a final block.
+      let history = Buffer.alloc(0);
+      const frames = [...texts, ...texts].map((text) => {
+        const payload = finalBlock(text, takeover && history.length ? history : undefined);
+        history = Buffer.concat([history, Buffer.from(text)]);
+        const frame = Buffer.from(encodeFrame(OPCODE_TEXT, payload));
+        frame[0]! |= 0x40; // RSV1
+        return frame;
+      });
+      socket.write(Buffer.concat(frames));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    t.after(() => server.close());
+    const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/`, { perMessageDeflate: true });
+    t.after(() => client.terminate());
+    const received: string[] = [];
+    let closed: number | null = null;
+    client.on('close', (code) => { closed = code; });
+    await new Promise<void>((resolve, reject) => {
+      client.on('message', (data: Buffer) => {
+        received.push(data.toString());
+        if (received.length === 2 * texts.length) resolve();
+      });
+      client.on('close', () => reject(new Error(`closed ${closed} after ${JSON.stringify(received)}`)));
+    });
+    assert.deepEqual(received, [...texts, ...texts]);
+  });
+}
