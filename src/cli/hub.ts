@@ -37,6 +37,11 @@ export interface HubOptions {
   pingInterval?: number;
   pingTimeout?: number;
   chatLimits?: Partial<ChatLimits>;
+  /**
+   * Proxies to believe about the client address (logs, dashboard, per-client limits): `false`
+   * (default), `true`, a hop count, or addresses/CIDR ranges, as the Server's `trustProxy`.
+   */
+  trustProxy?: boolean | number | string[];
 }
 
 /** A running hub. */
@@ -95,6 +100,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     ...(redis ? { adapter: redis.adapter } : {}),
     ...(options.pingInterval ? { pingInterval: options.pingInterval } : {}),
     ...(options.pingTimeout ? { pingTimeout: options.pingTimeout } : {}),
+    ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}),
     // WebSocket is not covered by CORS: refuse cross-site browsers here too (cross-site WebSocket hijacking).
     allowRequest: (req, done) => {
       if (originAllowed(req, corsOrigins)) done(null, true);

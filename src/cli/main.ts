@@ -1,4 +1,5 @@
 // The `switchboard` command: `serve`, `connect`, `help`. The bin shim calls `run()`.
+import { isIP } from 'node:net';
 import { formatOptions, parseArgs, UsageError, type OptionSpecs } from './args.js';
 import { COMMANDS_HELP, RAW_HELP, runConnect } from './connect.js';
 import { HubError, startHub, type AdapterKind } from './hub.js';
@@ -22,6 +23,7 @@ const SERVE_OPTIONS = {
   'cors-origin': { type: 'string', multiple: true, description: 'browser origin allowed to connect, e.g. https://app.example.com ("*" = any); closed by default', valueName: 'ORIGIN' },
   adapter: { type: 'string', choices: ['memory', 'redis', 'redis-streams'], description: 'how hubs share broadcasts', valueName: 'KIND' },
   redis: { type: 'string', description: 'Redis URL for the redis adapters (implies --adapter redis)', valueName: 'URL' },
+  'trust-proxy': { type: 'string', description: 'proxies whose X-Forwarded-For is believed for client addresses: true, a hop count, or addresses/CIDRs (loopback, uniquelocal); off by default', valueName: 'WHICH' },
   'dashboard-token': { type: 'string', description: 'token for /dashboard (env SWITCHBOARD_DASHBOARD_TOKEN; random when unset)', valueName: 'TOKEN' },
   quiet: { type: 'boolean', short: 'q', description: 'log only warnings and errors (still prints the URL)' },
   json: { type: 'boolean', description: 'log one JSON object per line' },
@@ -139,6 +141,7 @@ async function serve(argv: string[], ctx: RunContext, stdout: NodeJS.WritableStr
     adapter,
     redisUrl: options.redis,
     dashboardToken: options['dashboard-token'] ?? env.SWITCHBOARD_DASHBOARD_TOKEN,
+    trustProxy: parseTrustProxy(options['trust-proxy']),
     publicDir: ctx.publicDir,
     logger,
   });
@@ -173,6 +176,26 @@ async function serve(argv: string[], ctx: RunContext, stdout: NodeJS.WritableStr
       `  chat:      ${hub.url}/\n` +
       `  dashboard: ${dashboard}`);
   });
+}
+
+/** `--trust-proxy` as Express users write it: true/false, a hop count, or a list of addresses and ranges. */
+export function parseTrustProxy(value: string | undefined): boolean | number | string[] | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (text === 'true' || text === 'false') return text === 'true';
+  if (/^\d+$/.test(text)) return Number(text);
+  const list = text.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const entry of list) {
+    const [ip, prefix, extra] = entry.split('/');
+    const named = ['loopback', 'linklocal', 'uniquelocal'].includes(entry);
+    const family = isIP(ip!);
+    const bits = prefix === undefined ? 0 : /^\d{1,3}$/.test(prefix) ? Number(prefix) : Infinity;
+    if (!named && (extra !== undefined || family === 0 || bits > (family === 6 ? 128 : 32))) {
+      throw new UsageError(`--trust-proxy takes true, false, a hop count, or addresses/CIDR ranges (got "${entry.slice(0, 60)}")`, 'serve');
+    }
+  }
+  if (list.length === 0) throw new UsageError('--trust-proxy needs a value', 'serve');
+  return list;
 }
 
 async function connect(argv: string[], ctx: RunContext, stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): Promise<number> {

@@ -3,6 +3,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { io as connectClient, type Socket as ClientSocket } from 'socket.io-client';
 import { once, startTestHub } from './helpers.js';
+import { parseTrustProxy } from '../../src/cli/main.js';
 
 type TestHub = Awaited<ReturnType<typeof startTestHub>>;
 let hub: TestHub;
@@ -249,4 +250,33 @@ test('--path moves the endpoint; the pages follow it', async () => {
   } finally {
     await moved.close();
   }
+});
+
+test('--trust-proxy: behind a trusted proxy, logs and the dashboard show the forwarded client address', async () => {
+  const proxied = await startTestHub({ trustProxy: ['loopback'], dashboardToken: 'tp' });
+  try {
+    const headers = { 'X-Forwarded-For': '6.6.6.6, 198.51.100.7' };
+    const c = connectClient(`${proxied.base}/chat`, { auth: { nickname: 'proxied' }, transports: ['websocket'], extraHeaders: headers, forceNew: true, reconnection: false });
+    clients.push(c);
+    await once(c, 'connect');
+    const dash = connectClient(`${proxied.base}/dashboard`, { auth: { token: 'tp' }, transports: ['websocket'], forceNew: true, reconnection: false });
+    clients.push(dash);
+    let snapshot: any;
+    do [snapshot] = await once<[any]>(dash, 'metrics', 3000);
+    while (!snapshot.clients.some((x: any) => x.nickname === 'proxied'));
+    assert.equal(snapshot.clients.find((x: any) => x.nickname === 'proxied').address, '198.51.100.7');
+    const logged = proxied.log().trim().split('\n').map((l) => JSON.parse(l)).find((e) => e.event === 'connect' && e.nsp === '/chat');
+    assert.equal(logged.address, '198.51.100.7');
+  } finally {
+    await proxied.close();
+  }
+});
+
+test('parseTrustProxy: the --trust-proxy values', () => {
+  assert.equal(parseTrustProxy(undefined), undefined);
+  assert.equal(parseTrustProxy('true'), true);
+  assert.equal(parseTrustProxy('false'), false);
+  assert.equal(parseTrustProxy('2'), 2);
+  assert.deepEqual(parseTrustProxy('loopback, 10.0.0.0/8,::1'), ['loopback', '10.0.0.0/8', '::1']);
+  for (const bad of ['', 'yes', '10.0.0.0/33', '::/129', '1.2.3.4/8/1', 'localhost']) assert.throws(() => parseTrustProxy(bad), /trust-proxy/, bad);
 });

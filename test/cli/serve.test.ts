@@ -92,7 +92,7 @@ test('help: top-level and per command', async () => {
   assert.match(top.stdout, /switchboard connect/);
   const serve = await runCli(['serve', '--help']);
   assert.equal(serve.code, 0);
-  for (const flag of ['--port', '--host', '--path', '--cors-origin', '--redis', '--adapter', '--quiet', '--json', '--dashboard-token']) assert.match(serve.stdout, new RegExp(flag));
+  for (const flag of ['--port', '--host', '--path', '--cors-origin', '--redis', '--adapter', '--quiet', '--json', '--dashboard-token', '--trust-proxy']) assert.match(serve.stdout, new RegExp(flag));
   const connect = await runCli(['help', 'connect']);
   assert.equal(connect.code, 0);
   for (const flag of ['--namespace', '--auth', '--transport', '--raw']) assert.match(connect.stdout, new RegExp(flag));
