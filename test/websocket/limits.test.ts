@@ -4,11 +4,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import * as http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import * as zlib from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import type * as net from 'node:net';
 import { WebSocket, type BackpressurePolicy } from '../../src/websocket/index.js';
 import { acceptKey } from '../../src/protocol/ws-handshake.js';
-import { encodeFrame, OPCODE_TEXT, OPCODE_CLOSE } from '../../src/protocol/ws-frame.js';
+import { encodeFrame, OPCODE_BINARY, OPCODE_CONTINUATION, OPCODE_TEXT, OPCODE_CLOSE } from '../../src/protocol/ws-frame.js';
 import { RawClient, connectedPair, delay, startServer } from './helpers.js';
 
 const CAP = 256 * 1024;
@@ -224,4 +226,46 @@ test('the client waits for the server to close TCP after the close handshake', a
   server.close(1001, 'going away');
   assert.deepEqual(await clientClosed, [1001, true]);
   assert.deepEqual(await serverClosed, [1001, '', true]);
+});
+
+/** One message as fragments of `size` bytes, all in one buffer (masked when `mask` is given). */
+function fragmentedMessage(opcode: number, payload: Buffer, size: number, opts: { mask?: number; rsv1?: boolean } = {}): Buffer {
+  const frames: Buffer[] = [];
+  for (let at = 0; at < payload.length; at += size) {
+    const frame = Buffer.from(encodeFrame(at === 0 ? opcode : OPCODE_CONTINUATION, payload.subarray(at, at + size), {
+      fin: at + size >= payload.length,
+      mask: opts.mask,
+    }));
+    if (at === 0 && opts.rsv1) frame[0]! |= 0x40;
+    frames.push(frame);
+  }
+  return Buffer.concat(frames);
+}
+
+// Issue 12, item 2: reassembly was quadratic (over 15 s for this on the client, 20-30 s on the
+// server). The timeout is generous on purpose: the check is that it completes, not how fast.
+test('4 MiB in 1 KiB fragments written at once: our client and our server each receive it whole', { timeout: 30_000 }, async (t) => {
+  const payload = randomBytes(4 << 20);
+  const { url } = await rawServer(t, fragmentedMessage(OPCODE_BINARY, payload, 1024));
+  const client = new WebSocket(url, { maxPayload: 8 << 20 });
+  t.after(() => client.terminate());
+  const [atClient] = (await once(client, 'message')) as [Buffer];
+  assert.ok(payload.equals(atClient), 'client received the message');
+
+  const { wss, port } = await startServer(t, { maxPayload: 8 << 20 });
+  const atServer = new Promise<Buffer>((resolve) => wss.on('connection', (ws) => ws.on('message', resolve)));
+  const raw = await RawClient.connect(port);
+  t.after(() => raw.destroy());
+  raw.send(fragmentedMessage(OPCODE_BINARY, payload, 1024, { mask: 0x5a17c3e9 }));
+  assert.ok(payload.equals(await atServer), 'server received the message');
+
+  // The same for a compressed message: the compressed fragments are merged the same way.
+  const text = Buffer.from(randomBytes(3 << 20).toString('base64'));
+  const compressed = zlib.deflateRawSync(text, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
+  const { wss: dwss, port: dport } = await startServer(t, { maxPayload: 8 << 20, perMessageDeflate: true });
+  const inflated = new Promise<Buffer>((resolve) => dwss.on('connection', (ws) => ws.on('message', resolve)));
+  const draw = await RawClient.connect(dport, '/', 'Sec-WebSocket-Extensions: permessage-deflate\r\n');
+  t.after(() => draw.destroy());
+  draw.send(fragmentedMessage(OPCODE_TEXT, compressed, 1024, { mask: 0x5a17c3e9, rsv1: true }));
+  assert.ok(text.equals(await inflated), 'server inflated the compressed message');
 });
