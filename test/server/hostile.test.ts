@@ -1,6 +1,7 @@
 // Hostile and raw clients speaking Engine.IO/Socket.IO by hand over a real WebSocket (`ws`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import WebSocket from 'ws';
 import { delay, once, setup, until, type Harness } from './helpers.js';
 import type { Socket } from '../../src/server/index.js';
@@ -250,4 +251,49 @@ test('an EVENT nested 100,000 levels deep to an echo handler closes that connect
   // The deepest packet the default allows is echoed as sent.
   const deepest = JSON.parse('['.repeat(99) + '"x"' + ']'.repeat(99));
   assert.deepEqual(await newcomer.emitWithAck('echo', deepest), deepest);
+});
+
+test('property: any sequence of packet-shaped frames from a client never throws out of the server', async (t) => {
+  const errors: unknown[] = [];
+  process.setUncaughtExceptionCaptureCallback((err) => errors.push(err));
+  t.after(() => process.setUncaughtExceptionCaptureCallback(null));
+  // Recovery on, so broadcasts also go through the packet log; every event is acked with its own
+  // arguments and broadcast to a room: decode, dispatch, ack and broadcast encoding all see the data.
+  const h = await setup(t, { connectionStateRecovery: {} });
+  h.io.on('connection', (s: Socket) => {
+    void s.join('r');
+    s.onAny((event: unknown, ...args: unknown[]) => {
+      const ack = args.at(-1);
+      if (typeof ack === 'function') ack(...args.slice(0, -1));
+      s.to('r').emit('relay', event, ...args.filter((a) => typeof a !== 'function'));
+    });
+  });
+  const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
+  const json = fc.oneof(
+    fc.json({ maxDepth: 4 }),
+    fc.constantFrom(deep(99), deep(100), deep(5000), '{"_placeholder":true,"num":0}', '{"__proto__":{"x":1}}', '[{"constructor":{"prototype":{}}}]'),
+  );
+  const frame = fc.oneof(
+    fc.tuple(fc.constantFrom('2', '3', '5', '6', '0', '1', '4'), fc.constantFrom('', '1-', '2-', '0-', '99-'), fc.constantFrom('', '/', '/x,', '/nope,'), fc.constantFrom('', '0', '7', '123456789012345'), json)
+      .map(([type, att, nsp, id, data]) => `4${type}${att}${nsp}${id}${data}`),
+    fc.tuple(fc.string({ maxLength: 8 }), json).map(([ev, data]) => `421[${JSON.stringify(ev)},${data}]`),
+    fc.uint8Array({ maxLength: 8 }).map((b) => Buffer.from(b)),
+    fc.string({ maxLength: 20 }),
+  );
+  const observer = h.client();
+  await once(observer, 'connect');
+  await fc.assert(
+    fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 6 }), async (frames) => {
+      const c = await raw(h, t);
+      c.send('40');
+      await c.next();
+      for (const f of frames) c.send(f);
+      await delay(5);
+      c.ws.terminate();
+      assert.deepEqual(errors, []);
+    }),
+    { numRuns: 60 },
+  );
+  // The server still serves everyone.
+  assert.deepEqual(await observer.emitWithAck('e', [1, [2]]), [1, [2]]);
 });
