@@ -1,7 +1,7 @@
 // Build: ESM + type declarations with tsc, CommonJS twins with esbuild (file by file, no bundling),
 // so `import` and `require` load the same module graph shape.
 import { execFileSync } from 'node:child_process';
-import { rmSync, mkdirSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, rmSync, mkdirSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as esbuild from 'esbuild';
 
@@ -31,6 +31,19 @@ await esbuild.build({
 });
 mkdirSync(join(root, 'dist/cjs'), { recursive: true });
 writeFileSync(join(root, 'dist/cjs/package.json'), '{ "type": "commonjs" }\n');
+// The same declarations again under dist/cjs: inside its "type": "commonjs" scope TypeScript reads
+// them as CommonJS declarations, so `require` users (module node16/nodenext, .cts) get types of
+// their own format instead of TS1479 (an ES module's types required from CommonJS).
+(function copyDeclarations(from, to) {
+  for (const name of readdirSync(from)) {
+    const path = join(from, name);
+    if (statSync(path).isDirectory()) copyDeclarations(path, join(to, name));
+    else if (name.endsWith('.d.ts')) {
+      mkdirSync(to, { recursive: true });
+      copyFileSync(path, join(to, name));
+    }
+  }
+})(join(root, 'dist/esm'), join(root, 'dist/cjs'));
 
 // Extra build steps (browser bundles, static pages) live next to the code that owns them.
 for (const step of ['build-client.mjs', 'build-cli-assets.mjs']) {
