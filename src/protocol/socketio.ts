@@ -380,7 +380,8 @@ export function decodeText(str: string, maxAttachments = DEFAULT_MAX_ATTACHMENTS
     const start = i;
     while (i < str.length && isDigit(str.charCodeAt(i))) i++;
     if (i === start || str[i] !== '-' || i - start > 6) {
-      throw new SocketIODecodeError('INVALID_ATTACHMENTS', 'invalid attachment count');
+      // The message socket.io-parser gives, which applications and tests match on.
+      throw new SocketIODecodeError('INVALID_ATTACHMENTS', 'Illegal attachments');
     }
     const attachments = Number(str.slice(start, i));
     if (attachments > maxAttachments) {

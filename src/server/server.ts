@@ -467,7 +467,9 @@ export class Server<
     this.engine?.close();
     this._timeouts.clear();
     const httpServer = this.httpServer;
-    if (httpServer?.listening) {
+    if (httpServer) {
+      // Also when it is not listening: the callback then gets Node's ERR_SERVER_NOT_RUNNING, as
+      // with socket.io; the Promise resolves either way.
       await new Promise<void>((resolve) =>
         httpServer.close((err) => {
           fn?.(err);
