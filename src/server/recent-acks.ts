@@ -102,6 +102,11 @@ export class RecentAcks {
     this.armSweep();
   }
 
+  /** The EVENT `id` never reached its handler (the socket left first): a repeat may run it. */
+  notRun(id: number): void {
+    if (this.entries.get(id)?.answeredAt === RUNNING) this.entries.delete(id);
+  }
+
   /** Forgets everything (the socket is gone for good). */
   clear(): void {
     this.sweep?.cancel();

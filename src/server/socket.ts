@@ -319,7 +319,9 @@ export class Socket<
 
   // --- rooms ------------------------------------------------------------------------------------
 
+  /** Joins rooms; does nothing once the socket disconnected (as socket.io). */
   join(rooms: Room | Room[]): Promise<void> | void {
+    if (this.closed) return;
     return this.adapter.addAll(this.id, new Set(Array.isArray(rooms) ? rooms : [rooms]));
   }
 
@@ -412,7 +414,7 @@ export class Socket<
     switch (packet.type) {
       case PacketType.EVENT:
       case PacketType.BINARY_EVENT:
-        this.onevent(packet);
+        process.nextTick(oneventLater, this, packet);
         break;
       case PacketType.ACK:
       case PacketType.BINARY_ACK:
@@ -523,7 +525,9 @@ export class Socket<
     for (const entry of acks.values()) entry.fail?.(new Error('socket has been disconnected'));
   }
 
-  private onevent(packet: Packet): void {
+  /** @internal */
+  _onevent(packet: Packet): void {
+    if (!this.connected) return; // packets received after disconnection are ignored
     const args = packet.data as unknown[];
     const id = packet.id;
     if (id !== undefined) {
@@ -540,14 +544,15 @@ export class Socket<
     if (this.anyListeners?.length) {
       for (const listener of this.anyListeners.slice()) listener.apply(this, args as [unknown, ...unknown[]]);
     }
-    if (this.fns?.length) this.runMiddlewares(args, 0);
-    else if (this.connected) this.emitUntyped(args[0] as string, ...args.slice(1));
+    if (this.fns?.length) this.runMiddlewares(args, 0, id);
+    else this.emitUntyped(args[0] as string, ...args.slice(1));
   }
 
-  private runMiddlewares(args: unknown[], index: number): void {
+  private runMiddlewares(args: unknown[], index: number, id: number | undefined): void {
     const fn = this.fns![index];
     if (!fn) {
       if (this.connected) this.emitUntyped(args[0] as string, ...args.slice(1));
+      else if (id !== undefined) this.recentAcks?.notRun(id); // left during a middleware: a retry after recovery runs it
       return;
     }
     let called = false;
@@ -555,7 +560,7 @@ export class Socket<
       if (called) return;
       called = true;
       if (err) this._onerror(err);
-      else this.runMiddlewares(args, index + 1);
+      else this.runMiddlewares(args, index + 1, id);
     });
   }
 
@@ -577,6 +582,14 @@ export class Socket<
     this.acks!.delete(packet.id!);
     ack.apply(this, packet.data as unknown[]);
   }
+}
+
+/**
+ * EVENTs reach `onAny`, middlewares and listeners a tick after they were decoded, as with
+ * socket.io: a DISCONNECT decoded in the same batch wins, and the event is dropped.
+ */
+function oneventLater(socket: Socket<any, any, any, any>, packet: Packet): void {
+  socket._onevent(packet);
 }
 
 function removeListener(list: AnyListener[] | undefined, listener: AnyListener | undefined): AnyListener[] | undefined {

@@ -77,3 +77,13 @@ test('ids: at most MAX_IDS, the oldest forgotten first', () => {
   assert.deepEqual(acks.receive(0, 0), { kind: 'new' });
   assert.deepEqual(acks.receive(MAX_IDS, 0), { kind: 'drop' });
 });
+
+test('an id whose EVENT never reached its handler (notRun) may run when repeated; an answered one stays', () => {
+  const { acks } = harness();
+  acks.receive(1, 0);
+  acks.notRun(1);
+  assert.deepEqual(acks.receive(1, 1), { kind: 'new' });
+  acks.answered(1, ['31[]'], 2);
+  acks.notRun(1);
+  assert.deepEqual(acks.receive(1, 3), { kind: 'answer', answer: ['31[]'] });
+});

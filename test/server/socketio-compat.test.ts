@@ -41,3 +41,71 @@ describe('io.close()', () => {
     assert.equal(httpServer.listening, false);
   });
 });
+
+/** Opens a session by hand over polling; `push` posts one payload, `poll` gets the next one. */
+async function rawPolling(port: number) {
+  const base = '/socket.io/?EIO=4&transport=polling';
+  const open = await request(port, 'GET', base);
+  assert.equal(open.status, 200);
+  const sid = (JSON.parse(open.body.slice(1)) as { sid: string }).sid;
+  return {
+    sid,
+    push: async (body: string) => assert.equal((await request(port, 'POST', `${base}&sid=${sid}`, { body })).body, 'ok'),
+    poll: () => request(port, 'GET', `${base}&sid=${sid}`),
+  };
+}
+
+describe('after disconnection', () => {
+  test('an EVENT decoded in the same batch as the DISCONNECT that follows it is not delivered', async (t) => {
+    const h = await setup(t);
+    const received: unknown[] = [];
+    const connected = once<[Socket]>(h.io, 'connection');
+    const raw = await rawPolling(h.port);
+    await raw.push('40');
+    const [socket] = await connected;
+    socket.on('test', (...args) => received.push(args));
+    const disconnected = once<[string]>(socket, 'disconnect');
+    await raw.push('42["test",1]\x1e41');
+    assert.equal((await disconnected)[0], 'client namespace disconnect');
+    await delay(20);
+    assert.deepEqual(received, []);
+  });
+
+  test('socket.io-client: emit with binary then disconnect at once; the server does not run the listener', async (t) => {
+    const h = await setup(t, {}, 'polling');
+    let ran = false;
+    h.io.on('connection', (socket) => socket.on('test', () => (ran = true)));
+    const c = h.client();
+    const [socket] = await once<[Socket]>(h.io, 'connection');
+    await once(c, 'connect');
+    const disconnected = once<[string]>(socket, 'disconnect');
+    c.emit('test', Buffer.alloc(10));
+    c.disconnect();
+    assert.equal((await disconnected)[0], 'client namespace disconnect');
+    await delay(20);
+    assert.equal(ran, false);
+  });
+
+  test('events still reach listeners, in order, when no DISCONNECT follows', async (t) => {
+    const h = await setup(t);
+    const received: number[] = [];
+    h.io.on('connection', (socket) => socket.on('n', (n: number) => received.push(n)));
+    const raw = await rawPolling(h.port);
+    await raw.push('40');
+    await raw.push('42["n",1]\x1e42["n",2]\x1e42["n",3]');
+    await until(() => received.length === 3);
+    assert.deepEqual(received, [1, 2, 3]);
+  });
+
+  test('join() after disconnect() does nothing', async (t) => {
+    const h = await setup(t);
+    h.io.on('connection', (socket) => {
+      socket.disconnect();
+      void socket.join('room1');
+      assert.deepEqual([...socket.rooms], []);
+    });
+    const c = h.client();
+    await once(c, 'disconnect');
+    assert.equal(h.io.of('/').adapter.rooms.size, 0);
+  });
+});
