@@ -86,15 +86,20 @@ export function decodePacket(input: string | Uint8Array | ArrayBuffer): EnginePa
   if (typeof input !== 'string') {
     return { type: 'message', data: input instanceof Uint8Array ? input : new Uint8Array(input) };
   }
-  if (input.length === 0) throw new EngineDecodeError('EMPTY_PACKET', 'empty packet');
-  const first = input.charCodeAt(0);
-  if (first === CHAR_B) return { type: 'message', data: decodeBase64(input, 1) };
+  return decodeRecord(input, 0, input.length);
+}
+
+/** Decodes the packet in `text` from `start` to `end`: records of a payload are read in place, not sliced out first. */
+function decodeRecord(text: string, start: number, end: number): EnginePacket {
+  if (end === start) throw new EngineDecodeError('EMPTY_PACKET', 'empty packet');
+  const first = text.charCodeAt(start);
+  if (first === CHAR_B) return { type: 'message', data: decodeBase64(text, start + 1, end) };
   if (first < CHAR_0 || first > CHAR_6) {
-    throw new EngineDecodeError('UNKNOWN_PACKET_TYPE', `unknown packet type ${JSON.stringify(input[0])}`);
+    throw new EngineDecodeError('UNKNOWN_PACKET_TYPE', `unknown packet type ${JSON.stringify(text[start])}`);
   }
   const type = PACKET_TYPES[first - CHAR_0]!;
-  if (type === 'message') return { type, data: input.slice(1) };
-  return input.length > 1 ? { type, data: input.slice(1) } : { type };
+  if (type === 'message') return { type, data: text.slice(start + 1, end) };
+  return end - start > 1 ? { type, data: text.slice(start + 1, end) } : { type };
 }
 
 /**
@@ -125,7 +130,7 @@ export function decodePayload(payload: string, options: DecodePayloadOptions = {
     if (packets.length >= maxPackets) {
       throw new EngineDecodeError('TOO_MANY_PACKETS', `payload has more than ${maxPackets} packets`);
     }
-    packets.push(decodePacket(end === -1 ? payload.slice(start) : payload.slice(start, end)));
+    packets.push(decodeRecord(payload, start, end === -1 ? payload.length : end));
     if (end === -1) return packets;
     start = end + 1;
   }
@@ -195,11 +200,10 @@ export function encodeBase64(bytes: Uint8Array): string {
 }
 
 /**
- * Decodes standard base64 starting at `offset`; padding is optional, anything outside the
+ * Decodes standard base64 from `offset` to `end`; padding is optional, anything outside the
  * alphabet (including whitespace) is an {@link EngineDecodeError}.
  */
-export function decodeBase64(text: string, offset = 0): Uint8Array {
-  let end = text.length;
+export function decodeBase64(text: string, offset = 0, end = text.length): Uint8Array {
   if (end - offset >= 4 && (end - offset) % 4 === 0) {
     if (text.charCodeAt(end - 1) === 61) end--;
     if (text.charCodeAt(end - 1) === 61) end--;
