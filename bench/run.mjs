@@ -3,8 +3,10 @@
 import { options } from './lib/suite.mjs';
 import { wsSuite } from './ws.mjs';
 import { socketioSuite } from './socketio.mjs';
+import { hostileCostSuite } from './hostile-cost.mjs';
 
 const opts = options();
 await wsSuite(opts);
 await socketioSuite(opts);
-console.log('\nresults written to bench/results/{ws,socketio}.json');
+await hostileCostSuite(opts);
+console.log('\nresults written to bench/results/{ws,socketio,hostile-cost}.json');
