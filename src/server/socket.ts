@@ -169,22 +169,24 @@ export class Socket<
     this.auth = auth === NO_AUTH ? undefined : auth;
     this.issued = Date.now();
     // Read now: a closed socket no longer knows its peer.
-    this.address = client.conn.remoteAddress ?? client.request.socket?.remoteAddress ?? '';
+    this.address = client.conn.remoteAddress ?? client.request?.socket?.remoteAddress ?? '';
   }
 
   /** Details of the connection: headers, query, address, `auth` payload, time. */
   get handshake(): Handshake {
     if (this._handshake !== undefined) return this._handshake;
-    const req = this.client.request;
+    // An engine session may not hold its request (an app dropped it to save memory, or a
+    // transport without one): empty headers and query then, and `secure` as socket.io reports it.
+    const req = this.client.request as IncomingMessage | undefined;
     return (this._handshake = {
-      headers: req.headers,
+      headers: req?.headers ?? {},
       time: new Date(this.issued).toString(),
       address: this.address,
-      xdomain: !!req.headers.origin,
-      secure: !!(req.socket as { encrypted?: boolean } | undefined)?.encrypted,
+      xdomain: !!req?.headers.origin,
+      secure: req ? !!(req.socket as { encrypted?: boolean } | undefined)?.encrypted : true,
       issued: this.issued,
-      url: req.url ?? '',
-      query: parseQuery(req.url),
+      url: req?.url ?? '',
+      query: parseQuery(req?.url),
       auth: this.auth ?? {},
     });
   }

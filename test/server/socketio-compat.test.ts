@@ -109,3 +109,19 @@ describe('after disconnection', () => {
     assert.equal(h.io.of('/').adapter.rooms.size, 0);
   });
 });
+
+test('a client connects when its engine session no longer holds the request; the handshake is empty, not a crash', async (t) => {
+  const h = await setup(t);
+  h.io.engine!.on('connection', (conn) => {
+    delete (conn as { request?: unknown }).request; // what apps do to save memory
+  });
+  const c = h.client('/', { query: { q: '1' } });
+  const [socket] = await once<[Socket]>(h.io, 'connection');
+  await once(c, 'connect');
+  assert.deepEqual({ ...socket.handshake.headers }, {});
+  assert.deepEqual({ ...socket.handshake.query }, {});
+  assert.equal(socket.handshake.secure, true); // socket.io's answer without a request (WebTransport is always TLS)
+  assert.equal(socket.handshake.address, '127.0.0.1');
+  socket.on('echo', (n: number, ack: (n: number) => void) => ack(n));
+  assert.equal(await c.emitWithAck('echo', 1), 1);
+});
