@@ -54,7 +54,9 @@ type IdGenerator = (req: IncomingMessage) => string | Promise<string>;
  * socket.io's engine.io (`engine.generateId`).
  */
 export interface StickyEngineHost {
-  engine?: { generateId?: IdGenerator; options?: { generateId?: IdGenerator } } | object;
+  // `| undefined` explicitly: a Server's `engine` is `EngineServer | undefined`, which
+  // exactOptionalPropertyTypes would otherwise refuse for an optional property.
+  engine?: { generateId?: IdGenerator; options?: { generateId?: IdGenerator } } | object | undefined;
 }
 
 /** IPC message carrying a connection from the primary to a worker. */
