@@ -60,7 +60,8 @@ export class Namespace<
   SocketData = any,
 > extends TypedEmitter<ServerSideEvents, NamespaceReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>> {
   readonly sockets = new Map<SocketId, Socket<ListenEvents, EmitEvents, ServerSideEvents, SocketData>>();
-  readonly adapter: Adapter;
+  /** Decides who receives this namespace's broadcasts; replaced by `io.adapter(Class)`. */
+  adapter: Adapter;
   /** @internal connection middlewares */
   _fns: Middleware<ListenEvents, EmitEvents, ServerSideEvents, SocketData>[] = [];
   /** @internal set on children of a dynamic namespace */
@@ -75,6 +76,22 @@ export class Namespace<
     super();
     this.adapter = new (server._adapterConstructor)(this);
     void this.adapter.init();
+  }
+
+  /**
+   * @internal `io.adapter(Class)` after this namespace exists (as socket.io allows): a new adapter
+   * of that class takes over; connected sockets keep their rooms, and the old adapter is closed.
+   */
+  _replaceAdapter(): void {
+    const previous = this.adapter;
+    const next = new (this.server._adapterConstructor)(this);
+    this.adapter = next;
+    void next.init();
+    for (const id of this.sockets.keys()) {
+      const rooms = previous.socketRooms(id);
+      if (rooms) void next.addAll(id, new Set(rooms));
+    }
+    void previous.close();
   }
 
   /**

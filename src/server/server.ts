@@ -217,14 +217,16 @@ export class Server<
   }
 
   /**
-   * Replaces the adapter class for namespaces created from now on (returns the current one
-   * without an argument).
+   * Replaces the adapter class (returns the current one without an argument). Existing
+   * namespaces get an instance of it too, as with socket.io; their connected sockets keep their
+   * rooms.
    */
   adapter(): AdapterConstructor;
   adapter(adapter: AdapterConstructor): this;
   adapter(adapter?: AdapterConstructor): AdapterConstructor | this {
     if (!adapter) return this._adapterConstructor;
     this._adapterConstructor = adapter;
+    for (const nsp of this.nsps.values()) nsp._replaceAdapter();
     return this;
   }
 

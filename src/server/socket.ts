@@ -129,7 +129,10 @@ export class Socket<
   declare private readonly connectedAt: string | undefined;
 
   readonly server: Server<ListenEvents, EmitEvents, ServerSideEvents, SocketData>;
-  readonly adapter: Adapter;
+  /** The namespace's adapter (read through, as `io.adapter()` may replace it). */
+  get adapter(): Adapter {
+    return this.nsp.adapter;
+  }
 
   private flags: BroadcastFlags = NO_FLAGS;
   private closed = false;
@@ -149,7 +152,6 @@ export class Socket<
   ) {
     super();
     this.server = nsp.server;
-    this.adapter = nsp.adapter;
     const recovery = this.server._recovery;
     if (previousSession) {
       this.id = previousSession.sid;

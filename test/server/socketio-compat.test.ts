@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { delay, once, setup, until } from './helpers.js';
 import { request } from '../engine/helpers.js';
-import { Server, type Socket } from '../../src/server/index.js';
+import { Adapter, Server, type BroadcastOptions, type Socket, type SocketLike } from '../../src/server/index.js';
 
 describe('decoding errors', () => {
   for (const [name, text] of [['a bad attachment count', '5woooot'], ['an empty binary packet', '5']] as const) {
@@ -124,4 +124,34 @@ test('a client connects when its engine session no longer holds the request; the
   assert.equal(socket.handshake.address, '127.0.0.1');
   socket.on('echo', (n: number, ack: (n: number) => void) => ack(n));
   assert.equal(await c.emitWithAck('echo', 1), 1);
+});
+
+describe('io.fetchSockets()', () => {
+  class OneRemoteSocketAdapter extends Adapter {
+    override fetchSockets(_opts: BroadcastOptions): Promise<SocketLike[]> {
+      const handshake = { headers: {}, query: { EIO: '4' } } as unknown as SocketLike['handshake'];
+      return Promise.resolve([{ id: '42', handshake, rooms: new Set(['42', 'room1']), data: { username: 'john' } }]);
+    }
+  }
+
+  test('asks the adapter set with io.adapter() after the namespaces exist', async (t) => {
+    const h = await setup(t);
+    const c = h.client();
+    const [socket] = await once<[Socket]>(h.io, 'connection');
+    await once(c, 'connect');
+    void socket.join('before');
+    assert.equal((await h.io.fetchSockets()).length, 1);
+    h.io.adapter(OneRemoteSocketAdapter);
+    const sockets = await h.io.fetchSockets();
+    assert.deepEqual(
+      sockets.map((s) => ({ id: s.id, rooms: [...s.rooms], data: s.data })),
+      [{ id: '42', rooms: ['42', 'room1'], data: { username: 'john' } }],
+    );
+    // The connected socket kept its rooms in the new adapter, and broadcasts still reach it.
+    assert.ok(h.io.of('/').adapter instanceof OneRemoteSocketAdapter);
+    assert.deepEqual([...socket.rooms].sort(), ['before', socket.id].sort());
+    const got = once<[string]>(c, 'news');
+    h.io.to('before').emit('news', 'hi');
+    assert.deepEqual(await got, ['hi']);
+  });
 });
