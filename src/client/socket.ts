@@ -33,8 +33,8 @@ export interface SocketOptions {
    * - every attempt carries the same acknowledgement id, so a late acknowledgement of an earlier
    *   attempt still completes the emit;
    * - with a switchboard server: at-least-once transmission, at-most-once processing. The server
-   *   remembers the ack ids of each socket's latest 128 EVENTs (answers for its `retryWindow`: 45 s
-   *   and 16 KiB per socket by default) and never runs a handler twice for the same id: a re-sent
+   *   remembers the ack ids of each socket's latest 128 EVENTs (answers for its `retryWindow`: 10 s
+   *   and 16 KiB per socket by default, not counting time spent disconnected) and never runs a handler twice for the same id: a re-sent
    *   packet is answered with the first run's acknowledgement, or dropped while that run is still
    *   going (its acknowledgement then answers) or when the answer was too large to keep. This holds on one connection
    *   and across a connection state recovery with the in-memory adapter; a reconnection that starts
@@ -70,6 +70,8 @@ interface Flags {
   compress?: boolean;
   volatile?: boolean;
   timeout?: number;
+  /** The callback is error-first even without a timeout (`emitWithAck`). */
+  withError?: boolean;
 }
 
 /** An outgoing packet plus its per-emit compression flag. */
@@ -188,9 +190,11 @@ export class Socket<
     if (typeof ack === 'function') {
       data.pop();
       const timeout = flags.timeout ?? this.#opts.ackTimeout;
-      // With a timeout the callback is error-first; without, it only ever gets the answer.
+      // With a timeout (or from emitWithAck) the callback is error-first, and also hears of a lost
+      // connection; a plain callback only ever gets the answer.
+      const withError = timeout !== undefined || flags.withError;
       this.#awaitAck((packet.id = this.#ids++), timeout, (err, response) =>
-        timeout === undefined ? err || ack.apply(this, response) : ack.call(this, err, ...response),
+        withError ? ack.call(this, err, ...response) : err || ack.apply(this, response),
       );
     }
     const engine = this.io.engine;
@@ -201,17 +205,17 @@ export class Socket<
   }
 
   /**
-   * Emits and resolves with the acknowledgement. With a timeout (`timeout()`, `ackTimeout`) or
-   * `retries`, rejects with an Error when no acknowledgement comes.
+   * Emits and resolves with the acknowledgement. Rejects with an Error when the connection is lost
+   * after the packet was sent, or when no acknowledgement comes in time (`timeout()`, `ackTimeout`,
+   * after the `retries`).
    */
   emitWithAck<Ev extends EventNames<EmitEvents>>(
     event: Ev,
     ...args: AllButLast<EventParams<EmitEvents, Ev>>
   ): Promise<AckResult<Last<EventParams<EmitEvents, Ev>>>> {
-    const withError = this.#flags.timeout !== undefined || this.#opts.ackTimeout !== undefined || !!this.#opts.retries;
+    this.#flags.withError = true;
     return new Promise((resolve, reject) => {
-      const ack = (first: any, second: any) => (withError ? (first ? reject(first) : resolve(second)) : resolve(first));
-      (this.emit as any)(event, ...args, ack);
+      (this.emit as any)(event, ...args, (err: Error | null, value: unknown) => (err ? reject(err) : resolve(value as any)));
     });
   }
 

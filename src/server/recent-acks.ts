@@ -7,15 +7,17 @@
  * - ids: at most `MAX_IDS` (the oldest is forgotten first);
  * - bytes: the kept answers together hold at most `maxBytes`; past it the oldest answers are
  *   dropped (their ids stay known, so a repeat is dropped, never run again);
- * - time: an answer is kept `maxAge` ms (up to twice that, see `armSweep`). A repeat can only come from a client that has not seen the
- *   answer: one in flight (a round trip), or one lost with a broken connection, which the heartbeat
- *   detects and the recovered client re-sends; after that the id is forgotten.
+ * - time: a repeat only comes from a client that has not seen the answer. While connected, that is
+ *   an answer still in flight (a round trip, or a backlog draining), so an answer is kept `maxAge`
+ *   ms (up to twice that, see `armSweep`). An answer lost with a broken connection is re-asked
+ *   after the client recovers its session: while the session waits for recovery the clock stops
+ *   (`suspend`), and restarts when it is restored (`resume`).
  */
 import type { TimeoutHandle } from './timeouts.js';
 
 /** How long and how much the server keeps of answered acks, per socket. */
 export interface RetryWindowOptions {
-  /** Ms an answered ack is kept for a repeat (default: pingInterval + pingTimeout, 45000). */
+  /** Ms an answered ack is kept for a repeat while connected (default 10000). */
   maxAge?: number;
   /** Bytes of encoded answers kept per socket (default 16384). */
   maxBytes?: number;
@@ -23,6 +25,7 @@ export interface RetryWindowOptions {
 
 export const MAX_IDS = 128;
 export const DEFAULT_RETRY_WINDOW_BYTES = 16 * 1024;
+export const DEFAULT_RETRY_WINDOW_AGE = 10_000;
 
 type Parts = (string | Uint8Array)[];
 
@@ -50,6 +53,8 @@ export class RecentAcks {
   /** Sum of `bytes` over the entries. */
   private kept = 0;
   private sweep: TimeoutHandle | undefined;
+  /** When the session was put aside for recovery (the clock is stopped since). */
+  private suspendedAt: number | undefined;
 
   constructor(
     private readonly maxAge: number,
@@ -107,6 +112,22 @@ export class RecentAcks {
     if (this.entries.get(id)?.answeredAt === RUNNING) this.entries.delete(id);
   }
 
+  /** The session waits for recovery: answers age no more (and no timer holds this object). */
+  suspend(now = performance.now()): void {
+    this.sweep?.cancel();
+    this.sweep = undefined;
+    this.suspendedAt = now;
+  }
+
+  /** The session was recovered: answers age again from where they stood. */
+  resume(now = performance.now()): void {
+    if (this.suspendedAt === undefined) return;
+    const paused = now - this.suspendedAt;
+    this.suspendedAt = undefined;
+    for (const entry of this.entries.values()) if (entry.answeredAt !== RUNNING) entry.answeredAt += paused;
+    this.armSweep();
+  }
+
   /** Forgets everything (the socket is gone for good). */
   clear(): void {
     this.sweep?.cancel();
@@ -129,7 +150,7 @@ export class RecentAcks {
    * keep one timer per distinct duration): an answer lives between `maxAge` and twice that.
    */
   private armSweep(): void {
-    if (this.sweep !== undefined) return;
+    if (this.sweep !== undefined || this.suspendedAt !== undefined) return;
     this.sweep = this.schedule(this.maxAge, () => {
       this.sweep = undefined;
       this.expire(performance.now());

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { Http2SecureServer } from 'node:http2';
 import { DEFAULT_MAX_ATTACHMENTS, DEFAULT_MAX_DEPTH, RESERVED_EVENTS } from '../protocol/socketio.js';
-import { DEFAULT_RETRY_WINDOW_BYTES, RecentAcks, type RetryWindowOptions } from './recent-acks.js';
+import { DEFAULT_RETRY_WINDOW_AGE, DEFAULT_RETRY_WINDOW_BYTES, RecentAcks, type RetryWindowOptions } from './recent-acks.js';
 import { Adapter, type Room, type SocketId } from './adapter.js';
 import type { BroadcastOperator, RemoteSocket } from './broadcast.js';
 import { Client } from './client.js';
@@ -61,7 +61,8 @@ export interface ServerOptions extends EngineOptions {
   /**
    * At-most-once processing of EVENTs a client re-sends (`retries`): how long and how many bytes
    * of encoded answers per socket the server keeps, to answer a repeat again instead of running
-   * the handler twice. Default `{ maxAge: pingInterval + pingTimeout, maxBytes: 16384 }`.
+   * the handler twice. Default `{ maxAge: 10000, maxBytes: 16384 }`; while a session waits for
+   * connection state recovery its answers do not age.
    */
   retryWindow?: RetryWindowOptions;
   /**
@@ -132,10 +133,8 @@ export class Server<
 
   /** @internal The per-socket memory of answered ack ids (created on a socket's first acked EVENT). */
   _newRecentAcks(): RecentAcks {
-    const { retryWindow = {}, pingInterval = 25_000, pingTimeout = 20_000 } = this.opts;
-    return new RecentAcks(retryWindow.maxAge ?? pingInterval + pingTimeout, retryWindow.maxBytes ?? DEFAULT_RETRY_WINDOW_BYTES, (ms, fn) =>
-      this._timeouts.schedule(ms, fn),
-    );
+    const { maxAge = DEFAULT_RETRY_WINDOW_AGE, maxBytes = DEFAULT_RETRY_WINDOW_BYTES } = this.opts.retryWindow ?? {};
+    return new RecentAcks(maxAge, maxBytes, (ms, fn) => this._timeouts.schedule(ms, fn));
   }
 
   constructor(opts?: ServerOptions);

@@ -159,7 +159,10 @@ export class Socket<
       void this.join(previousSession.rooms);
       this.data = previousSession.data as SocketData;
       const { recentAcks } = previousSession as Session & { recentAcks?: unknown };
-      if (recentAcks instanceof RecentAcks) this.recentAcks = recentAcks;
+      if (recentAcks instanceof RecentAcks) {
+        this.recentAcks = recentAcks;
+        recentAcks.resume();
+      }
       // Missed packets go out before the CONNECT reply; the client buffers them (notes §0.12).
       for (const data of previousSession.missedPackets) this.writePacket({ type: PacketType.EVENT, nsp: nsp.name, data }, NO_FLAGS);
       this.recovered = true;
@@ -449,6 +452,7 @@ export class Socket<
         connectedAt: this.connectedAt,
         recentAcks: this.recentAcks,
       };
+      this.recentAcks?.suspend();
       void this.adapter.persistSession(session);
     } else {
       this.recentAcks?.clear();

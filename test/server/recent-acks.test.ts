@@ -87,3 +87,17 @@ test('an id whose EVENT never reached its handler (notRun) may run when repeated
   acks.notRun(1);
   assert.deepEqual(acks.receive(1, 3), { kind: 'answer', answer: ['31[]'] });
 });
+
+test('while the session waits for recovery, answers do not age and no timer holds them', () => {
+  const { acks, timers } = harness(1000, 1000);
+  acks.receive(1, 0);
+  acks.answered(1, ['a'], 900);
+  acks.suspend(950);
+  assert.equal(timers[0]!.cancelled, true);
+  // Recovered 60 s later: the answer has aged 50 ms of its 1000.
+  acks.resume(60_950);
+  assert.equal(timers.length, 2, 'the sweep is armed again');
+  assert.deepEqual(acks.receive(1, 61_800), { kind: 'answer', answer: ['a'] });
+  assert.deepEqual(acks.receive(2, 61_900), { kind: 'new' }, 'and it expires 1000 ms of connected time after it was sent');
+  assert.deepEqual(acks.receive(1, 61_901), { kind: 'new' });
+});
