@@ -5,6 +5,7 @@
 import { parseOpenData, PROTOCOL } from '../protocol/engineio.js';
 import { Emitter } from './emitter.js';
 import { TransportError } from './platform-types.js';
+import * as platform from './platform.js';
 import {
   Polling,
   WebSocketTransport,
@@ -12,6 +13,7 @@ import {
   type IncomingPacket,
   type OutgoingPacket,
   type Transport,
+  type TransportConstructor,
   type TransportSink,
 } from './transports.js';
 
@@ -27,8 +29,11 @@ export interface EngineOptions {
   extraHeaders?: Record<string, string>;
   /** Send cookies on cross-origin polling requests (browser); keep cookies between requests (Node). */
   withCredentials?: boolean;
-  /** Transports in order of preference (default `['polling', 'websocket']`). */
-  transports?: TransportName[];
+  /**
+   * Transports in order of preference (default `['polling', 'websocket']`): names, or transport
+   * classes such as `XHR` from `switchboard/client/xhr`.
+   */
+  transports?: (TransportName | TransportConstructor)[];
   /** Try the next transport when the first one fails to connect (default false). */
   tryAllTransports?: boolean;
   /** Upgrade from polling to WebSocket when the server offers it (default true). */
@@ -37,6 +42,24 @@ export interface EngineOptions {
   addTrailingSlash?: boolean;
   /** Node: don't keep the process alive for this connection's timers and sockets (default false). */
   autoUnref?: boolean;
+  /**
+   * Browsers: close the connection silently on `beforeunload` (default false; no `disconnect`
+   * event when the page goes away). Needs `import 'switchboard/client/options'`.
+   */
+  closeOnBeforeunload?: boolean;
+  /**
+   * Start with WebSocket when a previous connection's upgrade to it succeeded (default false).
+   * Needs `import 'switchboard/client/options'`.
+   */
+  rememberUpgrade?: boolean;
+  /**
+   * Cache-busting query parameter: `false` leaves it off polling requests, `true` adds it to the
+   * WebSocket handshake too (default: polling only). Needs `import 'switchboard/client/options'`
+   * to change.
+   */
+  timestampRequests?: boolean;
+  /** Name of the cache-busting parameter (default `t`). Needs `import 'switchboard/client/options'`. */
+  timestampParam?: string;
   /** WebSocket sub-protocols. */
   protocols?: string | string[];
   /** Node: permessage-deflate for the WebSocket transport (default false). */
@@ -57,8 +80,15 @@ export interface EngineOptions {
   rejectUnauthorized?: boolean;
 }
 
+/** A packet as `packetCreate` reports it (engine.io-client's shape). */
+export type CreatedPacket = OutgoingPacket;
+
 interface EngineEvents {
   open: () => void;
+  /** Every packet received, before it is handled. */
+  packet: (packet: IncomingPacket) => void;
+  /** Every packet queued for the server; `options.compress` is false when compression is off. */
+  packetCreate: (packet: CreatedPacket) => void;
   message: (data: any) => void;
   ping: () => void;
   drain: () => void;
@@ -82,7 +112,14 @@ interface EngineEvents {
  * ```
  */
 export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSink {
+  /**
+   * Set up by opt-in modules (`switchboard/client/options`): each runs on every new Engine before
+   * its first transport opens, so the core carries none of their code.
+   */
+  static _hooks: ((engine: Engine) => void)[] = [];
   id: string | null = null;
+  /** How received binary data is handed over: `nodebuffer` (Node's default) or `arraybuffer` (browsers). */
+  binaryType: string = platform.binaryType;
   transport!: Transport;
   readyState: 'opening' | 'open' | 'closing' | 'closed' = 'opening';
   upgrading = false;
@@ -95,43 +132,45 @@ export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSi
   readonly opts: EngineOptions;
   /** @internal `http(s)://host/path/` */ _base: string;
   /** @internal The application's query parameters plus `EIO`. */ _query: Record<string, string> = {};
-  #transports: TransportName[];
+  /** @internal Transports still to try, in order of preference. */ _transports: TransportConstructor[];
   #sentCount = 0;
   #lastSeen = 0;
   #heartbeat?: ReturnType<typeof setTimeout>;
   #offline = () => this.#onClose('transport close', { description: 'network connection lost' });
 
-  constructor(uri: string, opts: EngineOptions = {}) {
+  constructor(uri?: string, opts: EngineOptions = {}) {
     super();
     this.opts = opts;
     // `ws(s)://` and `http(s)://` origins both work; requests use http(s) and switch for WebSocket.
+    // Without one: the page's origin in browsers, `http://localhost` in Node.
     this._base =
-      uri.replace(/^ws/, 'http').replace(/\/$/, '') +
+      new URL(uri ?? platform.location ?? 'http://localhost').origin.replace(/^ws/, 'http') +
       (opts.path ?? '/socket.io').replace(/\/$/, '') +
       (opts.addTrailingSlash === false ? '' : '/');
     const query = typeof opts.query === 'string' ? Object.fromEntries(new URLSearchParams(opts.query)) : opts.query;
     for (const key in query) this._query[key] = String(query[key]);
     this._query.EIO = String(PROTOCOL);
-    this.#transports = (opts.transports ?? ['polling', 'websocket']).filter((t) => t === 'polling' || t === 'websocket');
+    const known = { polling: Polling, websocket: WebSocketTransport } as Record<string, TransportConstructor>;
+    this._transports = (opts.transports ?? ['polling', 'websocket'])
+      .map((t) => (typeof t === 'string' ? known[t]! : t))
+      .filter(Boolean);
+    for (const hook of Engine._hooks) hook(this);
     this.#open();
     // Browsers: a lost network closes at once rather than after the heartbeat window.
     globalThis.addEventListener?.('offline', this.#offline);
   }
 
   #open(): void {
-    const name = this.#transports[0];
-    if (name) this.transport = this.#create(name, this);
+    const first = this._transports[0];
+    if (first) this.transport = new first(this, this)._open();
     else setTimeout(() => this._onError(new TransportError('no transport')));
-  }
-
-  #create(name: TransportName, sink: TransportSink): Transport {
-    return new (name === 'polling' ? Polling : WebSocketTransport)(sink, this)._open();
   }
 
   /** @internal */
   _onPacket(packet: IncomingPacket): void {
     if (this.readyState === 'closed') return;
     this.#lastSeen = Date.now();
+    this.emitReserved('packet', packet);
     const { type, data } = packet;
     if (type === 'open') {
       if (this.id) return; // one handshake per connection, whatever the server sends
@@ -143,17 +182,17 @@ export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSi
       }
       const { sid, upgrades, pingInterval, pingTimeout, maxPayload } = open;
       Object.assign(this, { id: sid, pingInterval, pingTimeout, maxPayload, readyState: 'open' });
-      this.upgrades = upgrades.filter((u) => this.#transports.includes(u as TransportName));
+      this.upgrades = upgrades.filter((u) => this.#transportNamed(u));
       this.emitReserved('open');
       this.flush();
       if (this.readyState !== 'open') return;
       this.#armHeartbeat();
       if (this.opts.upgrade !== false && this.transport.name === 'polling') {
-        for (const name of this.upgrades) this.#probe(name as TransportName);
+        for (const name of this.upgrades) this.#probe(this.#transportNamed(name)!);
       }
     } else if (type === 'ping') {
       // Engine.IO v4 "heartbeat": the server pings, the client answers.
-      this.#push({ type: 'pong' });
+      this.#push('pong');
       this.emitReserved('ping');
     } else if (type === 'message') this.emitReserved('message', data);
     else if (type === 'close') this._onClose();
@@ -184,8 +223,12 @@ export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSi
     return expired;
   }
 
+  #transportNamed(name: string): TransportConstructor | undefined {
+    return this._transports.find((t) => t.prototype.name === name);
+  }
+
   /** Engine.IO v4 upgrade: probe with `2probe`/`3probe`, pause polling, then `5` on the new transport. */
-  #probe(name: TransportName): void {
+  #probe(transport: TransportConstructor): void {
     const fail = () => {
       if (!probe) return;
       probe.close();
@@ -201,7 +244,7 @@ export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSi
       this.emitReserved('upgradeError', new TransportError('probe error'));
     };
     this.on('close', fail);
-    let probe: Transport | undefined = this.#create(name, {
+    let probe: Transport | undefined = new transport({
       _onTransportOpen: () => probe!.send([{ type: 'ping', data: 'probe' }]),
       _onPacket: ({ type, data }) => {
         if (type !== 'pong' || data !== 'probe') return fail();
@@ -223,17 +266,19 @@ export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSi
       _onError: fail,
       _onClose: fail,
       _onDrain() {},
-    });
+    }, this)._open();
   }
 
   /** Queues one message (string or bytes) for the server. */
   write(data: string | Uint8Array, options?: { compress?: boolean }): this {
-    this.#push({ type: 'message', data, compress: options?.compress });
+    this.#push('message', data, options?.compress);
     return this;
   }
 
-  #push(packet: OutgoingPacket): void {
+  #push(type: OutgoingPacket['type'], data?: string | Uint8Array, compress?: boolean): void {
     if (this.readyState === 'closing' || this.readyState === 'closed') return;
+    const packet = { type, data, options: { compress: compress !== false } } as OutgoingPacket;
+    this.emitReserved('packetCreate', packet);
     this.writeBuffer.push(packet);
     this.flush();
   }
@@ -276,9 +321,9 @@ export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSi
 
   /** @internal */
   _onError(err: Error): void {
-    if (this.opts.tryAllTransports && this.#transports[1] && this.readyState === 'opening') {
+    if (this.opts.tryAllTransports && this._transports[1] && this.readyState === 'opening') {
       this.transport.close();
-      this.#transports.shift();
+      this._transports.shift();
       return this.#open();
     }
     this.emitReserved('error', err);

@@ -2,9 +2,10 @@
  * The Manager owns one Engine.IO connection, multiplexes namespace sockets over it, and
  * reconnects with exponential backoff (socket.io-client's `Manager`).
  */
+import { createCodec, type PacketCodec, type PacketDecoder, type ParserModule } from '../protocol/codec.js';
 import {
-  Decoder,
-  encodePacket,
+  DEFAULT_MAX_ATTACHMENTS,
+  DEFAULT_MAX_DEPTH,
   encodePacketAsync,
   SocketIOEncodeError,
   type DecoderOptions,
@@ -30,6 +31,11 @@ export interface ManagerOptions extends EngineOptions, DecoderOptions {
   timeout?: number | false;
   /** Connect as soon as created (default true). */
   autoConnect?: boolean;
+  /**
+   * A socket.io-compatible parser (socket.io-parser's shape: `Encoder` and `Decoder` classes), for
+   * example `socket.io-msgpack-parser`; the server must use the same one. Default: ours.
+   */
+  parser?: ParserModule;
 }
 
 export interface ManagerReservedEvents {
@@ -69,16 +75,28 @@ export class Manager<
   /** @internal */ _autoConnect: boolean;
   #skipReconnect = false;
   #subs: (() => void)[] = [];
-  #decoder: Decoder;
+  #codec: PacketCodec;
+  #decoder: PacketDecoder;
   /** Serialises writes while a Blob is being read, so packets keep their order. */
   #blobChain?: Promise<void>;
 
-  constructor(uri: string, opts: ManagerOptions = {}) {
+  /** `new Manager(opts)` connects to the page's origin (browsers) or `http://localhost` (Node). */
+  constructor(opts?: ManagerOptions);
+  constructor(uri: string | undefined, opts?: ManagerOptions);
+  constructor(uri?: string | ManagerOptions, opts: ManagerOptions = {}) {
     super();
-    this.uri = uri;
+    if (typeof uri === 'object') {
+      opts = uri;
+      uri = undefined;
+    }
+    this.uri = uri!;
     this.opts = opts;
     this.backoff = new Backoff(opts);
-    this.#decoder = new Decoder(opts);
+    this.#codec = createCodec(opts.parser, {
+      maxAttachments: opts.maxAttachments ?? DEFAULT_MAX_ATTACHMENTS,
+      maxDepth: opts.maxDepth ?? DEFAULT_MAX_DEPTH,
+    });
+    this.#decoder = this.#codec.createDecoder();
     if ((this._autoConnect = opts.autoConnect !== false)) this.open();
   }
 
@@ -131,7 +149,7 @@ export class Manager<
   #onData(data: string | Uint8Array | ArrayBuffer): void {
     let packet: Packet | null;
     try {
-      packet = this.#decoder.add(data);
+      packet = this.#decoder.add(data as string | Uint8Array);
     } catch (err) {
       // Only the decoder runs here, and it only throws SocketIODecodeError.
       return this.#onClose('parse error', err);
@@ -146,7 +164,7 @@ export class Manager<
     };
     if (!this.#blobChain) {
       try {
-        return write(encodePacket(packet));
+        return write(this.#codec.encode(packet));
       } catch (err) {
         // A Blob somewhere in the data: read it asynchronously, queue what follows behind it.
         if (!(err instanceof SocketIOEncodeError && err.code === 'BLOB')) throw err;

@@ -29,8 +29,13 @@ export interface Platform {
   websocket(url: string, opts: EngineOptions): WebSocketLike;
   /** One long-polling request; calls `done` once, returns an abort function (which never calls `done`). */
   request(req: PollRequest, opts: EngineOptions, done: (err: TransportError | null, body?: string) => void): () => void;
-  /** Converts received bytes to what applications get: Buffer in Node, ArrayBuffer in browsers. */
-  binary(bytes: Uint8Array): unknown;
+  /**
+   * Converts received bytes to what applications get: a Buffer in Node (an ArrayBuffer when the
+   * Engine's `binaryType` is `arraybuffer`), an ArrayBuffer in browsers.
+   */
+  binary(bytes: Uint8Array | ArrayBuffer, binaryType: string): unknown;
+  /** The Engine's default `binaryType`. */
+  binaryType: string;
   /** Base URL for relative `io()` URLs (the page's location in browsers). */
   location: string | undefined;
 }

@@ -24,6 +24,8 @@ export const request: Platform['request'] = ({ method, url, body }, opts, done) 
 };
 
 export const binary: Platform['binary'] = (bytes) =>
-  bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
+  bytes instanceof ArrayBuffer ? bytes : bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
+
+export const binaryType: Platform['binaryType'] = 'arraybuffer';
 
 export const location: Platform['location'] = (globalThis as { location?: Location }).location?.href;

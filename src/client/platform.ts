@@ -48,6 +48,8 @@ export const websocket: Platform['websocket'] = (url, opts) => {
     ...tlsOptions(opts),
   });
   ws.binaryType = 'nodebuffer';
+  // autoUnref: the connection's socket must not keep the process alive either.
+  if (opts.autoUnref) ws.once('upgrade', (res) => res.socket.unref());
   return ws as unknown as WebSocketLike;
 };
 
@@ -92,6 +94,14 @@ export const request: Platform['request'] = (req, opts, done) => {
   };
 };
 
-export const binary: Platform['binary'] = (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+export const binary: Platform['binary'] = (bytes, binaryType) => {
+  const view = bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bytes;
+  if (binaryType !== 'arraybuffer') return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+  // A Buffer may be a window on a larger pooled ArrayBuffer: hand over only its own bytes.
+  const whole = view.byteOffset === 0 && view.byteLength === view.buffer.byteLength;
+  return whole ? view.buffer : view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength);
+};
+
+export const binaryType: Platform['binaryType'] = 'nodebuffer';
 
 export const location: Platform['location'] = undefined;

@@ -7,7 +7,7 @@
 import { decodePacket, decodePayload, encodePacket, encodePayload, type EnginePacket, type PacketType } from '../protocol/engineio.js';
 import type { Engine } from './engine.js';
 import * as platform from './platform.js';
-import { TransportError, type WebSocketLike } from './platform-types.js';
+import { TransportError, type PollRequest, type WebSocketLike } from './platform-types.js';
 
 /** A packet as handed to the Engine: binary data already in the platform's form (Buffer/ArrayBuffer). */
 export interface IncomingPacket {
@@ -15,8 +15,11 @@ export interface IncomingPacket {
   data?: any;
 }
 
-/** A packet waiting to be written; `compress` is honoured where the transport can (Node WebSocket). */
-export type OutgoingPacket = EnginePacket & { compress?: boolean };
+/**
+ * A packet waiting to be written (engine.io-client's shape); `options.compress` is honoured where
+ * the transport can (Node WebSocket).
+ */
+export type OutgoingPacket = EnginePacket & { options?: { compress: boolean } };
 
 export interface CloseDetails {
   description: string;
@@ -32,14 +35,19 @@ export interface TransportSink {
   _onDrain(): void;
 }
 
-let stamp = 0;
+let stamps = 0;
+/** A value for the cache-busting parameter: unique per request, so no HTTP cache answers it. */
+export const stamp = (): string => Date.now().toString(36) + (stamps++).toString(36);
+
+/** A transport class, as the `transports` option takes it (`transports: [XHR, 'websocket']`). */
+export type TransportConstructor = (new (sink: TransportSink, engine: Engine) => Transport) & { prototype: Transport };
 
 export abstract class Transport {
   abstract readonly name: 'polling' | 'websocket';
   readyState: 'opening' | 'open' | 'pausing' | 'paused' | 'closed' = 'opening';
   writable = false;
   _sink: TransportSink;
-  protected _engine: Engine;
+  /** @internal */ _engine: Engine;
 
   constructor(sink: TransportSink, engine: Engine) {
     this._sink = sink;
@@ -57,13 +65,18 @@ export abstract class Transport {
   }
 
   /** Engine.IO v4 request URL: path + `EIO`, `transport`, `sid` once known, `t` cache buster on polling. */
-  protected _url(): string {
+  _url(): string {
     const { id, _base, _query } = this._engine;
     const polling = this.name === 'polling';
     const query: Record<string, string> = { ..._query, transport: this.name };
     if (id) query.sid = id;
-    if (polling) query.t = Date.now().toString(36) + (stamp++).toString(36); // defeats HTTP caches
+    if (polling) query.t = stamp();
     return (polling ? _base : _base.replace('http', 'ws')) + '?' + new URLSearchParams(query);
+  }
+
+  /** A received binary message, in the form the Engine's `binaryType` asks for. */
+  protected _binary(bytes: Uint8Array | ArrayBuffer): IncomingPacket {
+    return { type: 'message', data: platform.binary(bytes, this._engine.binaryType) };
   }
 
   protected _opened(): void {
@@ -94,8 +107,13 @@ export class Polling extends Transport {
     return this;
   }
 
+  /** One HTTP request (`fetch` in browsers, node:http in Node); a subclass may use another API. */
+  _request(req: PollRequest, done: (err: TransportError | null, body?: string) => void): () => void {
+    return platform.request(req, this._engine.opts, done);
+  }
+
   #poll(): void {
-    this.#abortPoll = platform.request({ method: 'GET', url: this._url() }, this._engine.opts, (err, body) => {
+    this.#abortPoll = this._request({ method: 'GET', url: this._url() }, (err, body) => {
       this.#abortPoll = undefined;
       if (err) return this._failed('http error', err);
       let packets: EnginePacket[];
@@ -108,7 +126,7 @@ export class Polling extends Transport {
         if (this.readyState === 'opening' && packet.type === 'open') this._opened();
         if (packet.type === 'close') return this._closed({ description: 'closed by the server' });
         this._sink._onPacket(
-          packet.type === 'message' && typeof packet.data !== 'string' ? { type: 'message', data: platform.binary(packet.data) } : packet,
+          packet.type === 'message' && typeof packet.data !== 'string' ? this._binary(packet.data) : packet,
         );
         if (this.readyState === 'closed') return;
       }
@@ -119,7 +137,7 @@ export class Polling extends Transport {
 
   send(packets: OutgoingPacket[]): void {
     this.writable = false;
-    platform.request({ method: 'POST', url: this._url(), body: encodePayload(packets) }, this._engine.opts, (err) => {
+    this._request({ method: 'POST', url: this._url(), body: encodePayload(packets) }, (err) => {
       if (err) return this._failed('http error', err);
       this.writable = true;
       this._sink._onDrain();
@@ -153,7 +171,7 @@ export class Polling extends Transport {
     // Tell the server (Engine.IO v4 "close" packet), then stop the long poll once it has been told.
     // Also while pausing for an upgrade: the session is still on polling until the probe's `5`.
     const abort = () => this.#abortPoll?.();
-    if (this.readyState !== 'opening') platform.request({ method: 'POST', url: this._url(), body: '1' }, this._engine.opts, abort);
+    if (this.readyState !== 'opening') this._request({ method: 'POST', url: this._url(), body: '1' }, abort);
     else abort();
   }
 }
@@ -172,7 +190,7 @@ export class WebSocketTransport extends Transport {
       ws.onmessage = ({ data }) => {
         let packet: IncomingPacket;
         try {
-          packet = typeof data === 'string' ? decodePacket(data) : { type: 'message', data };
+          packet = typeof data === 'string' ? decodePacket(data) : this._binary(data);
         } catch (err) {
           return this._failed('parse error', err);
         }
@@ -188,7 +206,7 @@ export class WebSocketTransport extends Transport {
     this.writable = false;
     for (const packet of packets) {
       try {
-        this.#ws!.send(encodePacket(packet), { compress: packet.compress !== false });
+        this.#ws!.send(encodePacket(packet), packet.options);
       } catch {
         // The socket is closing; its close event reports the failure.
       }

@@ -1,12 +1,12 @@
 /**
- * The server's packet codec: ours (Socket.IO v5 text packets with binary attachments) by default,
- * or a socket.io-compatible custom parser given as the `parser` option (for example
- * `socket.io-msgpack-parser`), so clients configured with the same parser connect unchanged.
- * Packets a custom parser decodes are checked like ours before the server sees them.
+ * The packet codec of the server and the client: ours (Socket.IO v5 text packets with binary
+ * attachments) by default, or a socket.io-compatible custom parser given as the `parser` option
+ * (for example `socket.io-msgpack-parser`), so both ends configured with the same parser talk.
+ * Packets a custom parser decodes are checked like ours before anyone sees them.
  */
-import { Decoder, SocketIODecodeError, checkPacket, encodePacket, type Packet } from '../protocol/socketio.js';
+import { Decoder, SocketIODecodeError, checkPacket, encodePacket, type Packet } from './socketio.js';
 
-/** What the server bounds in every received packet. */
+/** What is bounded in every received packet. */
 export interface DecodeLimits {
   maxAttachments: number;
   maxDepth: number;
