@@ -1,5 +1,5 @@
 import { RESERVED_EVENTS } from '../protocol/socketio.js';
-import type { Adapter, Room, SocketId } from './adapter.js';
+import { Adapter, type BroadcastOptions, type Room, type SocketId, type SocketIOPacket } from './adapter.js';
 import { BroadcastOperator, type RemoteSocket } from './broadcast.js';
 import type { Client } from './client.js';
 import { TypedEmitter } from './emitter.js';
@@ -74,8 +74,13 @@ export class Namespace<
     readonly name: string,
   ) {
     super();
-    this.adapter = new (server._adapterConstructor)(this);
+    this.adapter = this._newAdapter();
     void this.adapter.init();
+  }
+
+  /** @internal */
+  protected _newAdapter(): Adapter {
+    return new (this.server._adapterConstructor)(this);
   }
 
   /**
@@ -84,7 +89,7 @@ export class Namespace<
    */
   _replaceAdapter(): void {
     const previous = this.adapter;
-    const next = new (this.server._adapterConstructor)(this);
+    const next = this._newAdapter();
     this.adapter = next;
     void next.init();
     for (const id of this.sockets.keys()) {
@@ -315,6 +320,11 @@ export class ParentNamespace<
     return true;
   }
 
+  /** @internal Operations on the parent (`parent.to(room).emit(...)`) act on every child. */
+  protected override _newAdapter(): Adapter {
+    return new ChildrenAdapter(this as Namespace<any, any, any, any>);
+  }
+
   /** @internal */
   _createChild(name: string): Namespace<ListenEvents, EmitEvents, ServerSideEvents, SocketData> {
     const child = new Namespace(this.server, name);
@@ -331,3 +341,33 @@ export class ParentNamespace<
     return Promise.reject(new Error('fetchSockets() is not supported on parent namespaces'));
   }
 }
+
+/**
+ * The adapter of a parent namespace: it has no sockets of its own and hands each operation to
+ * the adapter of every child, so `io.of(/^\/team-\d+$/).to('admins').emit(...)` reaches the
+ * members of `admins` in each team namespace.
+ */
+class ChildrenAdapter extends Adapter {
+  private get children(): Iterable<Namespace<any, any, any, any>> {
+    return (this.nsp as ParentNamespace<any, any, any, any>).children;
+  }
+
+  override broadcast(packet: SocketIOPacket, opts: BroadcastOptions): void {
+    // Each child names itself in the packet and may append a recovery offset: one copy each.
+    for (const child of this.children) child.adapter.broadcast({ ...packet, data: copyArray(packet.data) }, opts);
+  }
+
+  override addSockets(opts: BroadcastOptions, rooms: Room[]): void {
+    for (const child of this.children) child.adapter.addSockets(opts, rooms);
+  }
+
+  override delSockets(opts: BroadcastOptions, rooms: Room[]): void {
+    for (const child of this.children) child.adapter.delSockets(opts, rooms);
+  }
+
+  override disconnectSockets(opts: BroadcastOptions, close: boolean): void {
+    for (const child of this.children) child.adapter.disconnectSockets(opts, close);
+  }
+}
+
+const copyArray = (data: unknown): unknown => (Array.isArray(data) ? data.slice() : data);

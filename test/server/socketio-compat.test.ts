@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { delay, once, setup, until } from './helpers.js';
 import { request } from '../engine/helpers.js';
-import { Adapter, Server, type BroadcastOptions, type Socket, type SocketLike } from '../../src/server/index.js';
+import { Adapter, Server, type BroadcastOptions, type ParentNamespace, type Socket, type SocketLike } from '../../src/server/index.js';
 
 describe('decoding errors', () => {
   for (const [name, text] of [['a bad attachment count', '5woooot'], ['an empty binary packet', '5']] as const) {
@@ -154,4 +154,27 @@ describe('io.fetchSockets()', () => {
     h.io.to('before').emit('news', 'hi');
     assert.deepEqual(await got, ['hi']);
   });
+});
+
+test('a broadcast to a room on a parent namespace reaches the members of that room in every child namespace', async (t) => {
+  const h = await setup(t);
+  const parent = h.io.of(/^\/team-\d+$/) as ParentNamespace;
+  parent.on('connection', (socket) => {
+    if (socket.handshake.auth.admin) void socket.join('admins');
+  });
+  const admin1 = h.client('/team-1', { auth: { admin: true } });
+  const member1 = h.client('/team-1');
+  const admin2 = h.client('/team-2', { auth: { admin: true } });
+  await Promise.all([admin1, member1, admin2].map((c) => once(c, 'connect')));
+  await until(() => [...parent.children].reduce((n, child) => n + (child.adapter.rooms.get('admins')?.size ?? 0), 0) === 2);
+  const heard: string[] = [];
+  member1.on('notice', () => heard.push('member1'));
+  const got = Promise.all([once(admin1, 'notice'), once(admin2, 'notice')]);
+  parent.to('admins').emit('notice', 'hi');
+  assert.deepEqual(await got, [['hi'], ['hi']]);
+  // except() and socketsJoin() act on the children too.
+  parent.except('admins').socketsJoin('members');
+  assert.deepEqual([...parent.children].map((child) => child.adapter.rooms.get('members')?.size ?? 0), [1, 0]);
+  await delay(20);
+  assert.deepEqual(heard, []);
 });
