@@ -221,12 +221,17 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     return address;
   }
 
-  /** True when the request URL is under the engine's path. */
+  /**
+   * True when the request URL is the engine's path or under it: the path is a prefix, as in
+   * engine.io, so `/socket.io/anything/?EIO=4&transport=polling` and its preflights are answered
+   * by the engine (a handshake, a CORS answer or a protocol refusal), not left to other routes.
+   */
   matches(url: string | undefined): boolean {
     if (!url) return false;
     const query = url.indexOf('?');
     const pathname = query === -1 ? url : url.slice(0, query);
-    return pathname === this.pathBase || pathname === this.pathBase + '/';
+    const base = this.pathBase;
+    return pathname === base || pathname.startsWith(base.endsWith('/') ? base : base + '/');
   }
 
   /**

@@ -178,3 +178,54 @@ test('a broadcast to a room on a parent namespace reaches the members of that ro
   await delay(20);
   assert.deepEqual(heard, []);
 });
+
+describe('the path is a prefix', () => {
+  const query = '?EIO=4&transport=polling';
+
+  test('a preflight under the path gets 204 with the configured CORS headers; the GET opens a session', async (t) => {
+    const origin = 'http://localhost:54023';
+    const h = await setup(t, { cors: { origin, methods: ['GET', 'POST'], allowedHeaders: ['content-type'], credentials: true } });
+    const preflight = await request(h.port, 'OPTIONS', `/socket.io/default/${query}`, { headers: { Origin: origin } });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers['access-control-allow-origin'], origin);
+    assert.equal(preflight.headers['access-control-allow-methods'], 'GET,POST');
+    assert.equal(preflight.headers['access-control-allow-headers'], 'content-type');
+    assert.equal(preflight.headers['access-control-allow-credentials'], 'true');
+    const get = await request(h.port, 'GET', `/socket.io/default/${query}`, { headers: { Origin: origin } });
+    assert.equal(get.status, 200);
+    assert.match(get.body, /^0\{"sid":/);
+    assert.equal(get.headers['access-control-allow-origin'], origin);
+  });
+
+  test('allowRequest decides there too (200 / 403)', async (t) => {
+    for (const allow of [true, false]) {
+      const h = await setup(t, { allowRequest: (_req, cb) => cb(null, allow) });
+      const reply = await request(h.port, 'GET', `/socket.io/default/${query}`);
+      assert.equal(reply.status, allow ? 200 : 403);
+    }
+  });
+
+  test('origins stay closed until configured: no CORS headers, and a foreign page is refused', async (t) => {
+    const h = await setup(t);
+    const headers = { Origin: 'https://elsewhere.example' };
+    const preflight = await request(h.port, 'OPTIONS', `/socket.io/default/${query}`, { headers });
+    assert.equal(preflight.status, 400); // not a handshake method, as engine.io answers without cors
+    assert.equal(preflight.headers['access-control-allow-origin'], undefined);
+    const get = await request(h.port, 'GET', `/socket.io/default/${query}`, { headers });
+    assert.equal(get.status, 403);
+    assert.equal(get.headers['access-control-allow-origin'], undefined);
+  });
+
+  test('other routes still reach the application; unknown files under the path are engine refusals, not 404', async (t) => {
+    const httpServer = createServer((_req, res) => res.writeHead(404).end('app'));
+    const io = new Server(httpServer, { serveClient: false });
+    await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+    t.after(() => io.close());
+    const port = (httpServer.address() as { port: number }).port;
+    assert.equal((await request(port, 'GET', '/socket.iox/')).body, 'app');
+    assert.equal((await request(port, 'GET', '/other')).body, 'app');
+    const unknown = await request(port, 'GET', '/socket.io/socket.io.js');
+    assert.equal(unknown.status, 400);
+    assert.deepEqual(JSON.parse(unknown.body), { code: 0, message: 'Transport unknown' });
+  });
+});
