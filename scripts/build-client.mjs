@@ -1,7 +1,12 @@
 // Builds the browser bundles of switchboard/client with esbuild (called by `npm run build`):
-//   dist/browser/switchboard.js         IIFE, readable   (global `switchboard`, e.g. switchboard.io())
-//   dist/browser/switchboard.min.js     IIFE, minified
-//   dist/browser/switchboard.esm.min.js ES module, minified
+//   dist/browser/switchboard.js            IIFE, readable   (global `switchboard`, e.g. switchboard.io())
+//   dist/browser/switchboard.min.js        IIFE, minified
+//   dist/browser/switchboard.msgpack.min.js IIFE, minified, socket.io-msgpack-parser as default parser
+//   dist/browser/switchboard.esm.min.js    ES module, minified
+//   dist/browser/socket.io.js, socket.io.min.js, socket.io.msgpack.min.js
+//                                          the same scripts with the global `io` (socket.io's URLs)
+//   dist/browser/xhr.esm.min.js, options.esm.min.js
+//                                          the opt-in modules, importing ./switchboard.esm.min.js
 // each with a source map. Usage: node scripts/build-client.mjs [--outdir dir]
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -39,16 +44,34 @@ const browserModules = {
   },
 };
 
+/** The msgpack builds: socket.io-msgpack-parser is the default codec. */
+const msgpackCodec = {
+  name: 'msgpack-codec',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/default-codec\.js$/ }, () => ({ path: join(root, 'src/client/default-codec.msgpack.ts') }));
+  },
+};
+
+/** The opt-in modules share the core's classes: every import of the client resolves to the ES module bundle. */
+const coreExternal = {
+  name: 'core-external',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/(engine|transports|platform-types)\.js$/ }, () => ({ path: './switchboard.esm.min.js', external: true }));
+  },
+};
+
 // The script defines the global `switchboard`; the ES module exports the same names.
 const script = join(root, 'src/client/browser-global.ts');
+const ioScript = join(root, 'src/client/browser-io-global.ts');
 const module = join(root, 'src/client/browser.ts');
+// Members named `_x` are internal to the client (never part of its API): shortened, with one
+// renaming shared by every build so the opt-in modules reach the core's members.
 const common = {
   bundle: true,
   platform: 'browser',
   target: ['es2022'],
   sourcemap: true,
   legalComments: 'none',
-  // Members named `_x` are internal to the client (never part of its API): shorten them.
   mangleProps: /^_/,
   reserveProps: /^(_placeholder|__proto__)$/,
   // Plain assignments instead of class field definitions: smaller output, same behaviour here.
@@ -56,9 +79,34 @@ const common = {
   logLevel: 'warning',
   plugins: [browserModules, browserOnly],
 };
-
+// The ES module first: its renaming of internal members is the one the opt-in modules follow.
+const { mangleCache } = await esbuild.build({
+  ...common,
+  entryPoints: [module],
+  format: 'esm',
+  minify: true,
+  outfile: join(outdir, 'switchboard.esm.min.js'),
+  mangleCache: {},
+});
+common.mangleCache = mangleCache;
+const iife = (entry, outfile, extra = {}) =>
+  esbuild.build({ ...common, entryPoints: [entry], format: 'iife', outfile: join(outdir, outfile), ...extra });
+const msgpack = { minify: true, plugins: [browserModules, msgpackCodec, browserOnly] };
 await Promise.all([
-  esbuild.build({ ...common, entryPoints: [script], format: 'iife', outfile: join(outdir, 'switchboard.js') }),
-  esbuild.build({ ...common, entryPoints: [script], format: 'iife', minify: true, outfile: join(outdir, 'switchboard.min.js') }),
-  esbuild.build({ ...common, entryPoints: [module], format: 'esm', minify: true, outfile: join(outdir, 'switchboard.esm.min.js') }),
+  iife(script, 'switchboard.js'),
+  iife(script, 'switchboard.min.js', { minify: true }),
+  iife(script, 'switchboard.msgpack.min.js', msgpack),
+  iife(ioScript, 'socket.io.js'),
+  iife(ioScript, 'socket.io.min.js', { minify: true }),
+  iife(ioScript, 'socket.io.msgpack.min.js', msgpack),
+  ...['xhr', 'options'].map((name) =>
+    esbuild.build({
+      ...common,
+      entryPoints: [join(root, `src/client/${name}.ts`)],
+      format: 'esm',
+      minify: true,
+      outfile: join(outdir, `${name}.esm.min.js`),
+      plugins: [coreExternal, browserModules, browserOnly],
+    }),
+  ),
 ]);

@@ -9,3 +9,7 @@
  * ```
  */
 export { io, io as connect, io as default, protocol, Manager, Socket } from './io.js';
+// For the opt-in modules (xhr.esm.min.js, options.esm.min.js), which import them from this bundle.
+export { Engine } from './engine.js';
+export { Polling, stamp, Transport } from './transports.js';
+export { TransportError } from './platform-types.js';

@@ -2,10 +2,9 @@
  * The Manager owns one Engine.IO connection, multiplexes namespace sockets over it, and
  * reconnects with exponential backoff (socket.io-client's `Manager`).
  */
-import { createCodec, type PacketCodec, type PacketDecoder, type ParserModule } from '../protocol/codec.js';
+import { parserCodec, type PacketCodec, type PacketDecoder, type ParserModule } from '../protocol/codec.js';
+import { defaultCodec } from './default-codec.js';
 import {
-  DEFAULT_MAX_ATTACHMENTS,
-  DEFAULT_MAX_DEPTH,
   encodePacketAsync,
   SocketIOEncodeError,
   type DecoderOptions,
@@ -92,10 +91,7 @@ export class Manager<
     this.uri = uri!;
     this.opts = opts;
     this.backoff = new Backoff(opts);
-    this.#codec = createCodec(opts.parser, {
-      maxAttachments: opts.maxAttachments ?? DEFAULT_MAX_ATTACHMENTS,
-      maxDepth: opts.maxDepth ?? DEFAULT_MAX_DEPTH,
-    });
+    this.#codec = opts.parser ? parserCodec(opts.parser) : defaultCodec(opts);
     this.#decoder = this.#codec.createDecoder();
     if ((this._autoConnect = opts.autoConnect !== false)) this.open();
   }

@@ -107,7 +107,7 @@ export class Polling extends Transport {
     return this;
   }
 
-  /** One HTTP request (`fetch` in browsers, node:http in Node); a subclass may use another API. */
+  /** One HTTP request (`fetch` in browsers, http in Node); a subclass may use another API. */
   _request(req: PollRequest, done: (err: TransportError | null, body?: string) => void): () => void {
     return platform.request(req, this._engine.opts, done);
   }

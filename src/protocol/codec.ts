@@ -40,6 +40,15 @@ export interface PacketCodec {
 
 export function createCodec(parser: ParserModule | undefined, limits: DecodeLimits): PacketCodec {
   if (parser === undefined) return { encode: encodePacket, createDecoder: () => new Decoder(limits) };
+  return parserCodec(parser, (packet) => checkPacket(packet, limits.maxDepth));
+}
+
+/**
+ * A custom parser as a {@link PacketCodec}. `check` turns what its decoder emits into a packet or
+ * throws; the server checks like its own decoder, the client trusts the parser's own checks (as
+ * socket.io-client does) and so carries no checking code.
+ */
+export function parserCodec(parser: ParserModule, check: (decoded: unknown) => Packet = (decoded) => decoded as Packet): PacketCodec {
   const encoder = new parser.Encoder();
   return {
     encode(packet) {
@@ -62,7 +71,7 @@ export function createCodec(parser: ParserModule | undefined, limits: DecodeLimi
           decoded = [];
           if (packets.length === 0) return null;
           if (packets.length > 1) throw new SocketIODecodeError('INVALID_PAYLOAD', 'parser: more than one packet in a message');
-          return checkPacket(packets[0], limits.maxDepth);
+          return check(packets[0]);
         },
         reset: () => decoder.destroy?.(),
       };

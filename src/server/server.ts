@@ -39,8 +39,10 @@ export interface ServerOptions extends EngineOptions {
   /** HTTP path of the endpoint (default `/socket.io/`). */
   path?: string;
   /**
-   * Serve the browser client bundle at `/switchboard/client.js` (and `.esm.js`, `.map`); default
-   * true. `{ path }` serves it elsewhere.
+   * Serve the browser client at `/switchboard/client.js` (and `.esm.js`, `.msgpack.js`, `.map`) and
+   * at socket.io-client's URLs under `path` (`/socket.io/socket.io.js` with the global `io`,
+   * `socket.io.min.js`, `socket.io.esm.min.js`, `socket.io.msgpack.min.js`); default true.
+   * `{ path }` moves the `/switchboard/client.js` family elsewhere.
    */
   serveClient?: boolean | { path?: string };
   /** Adapter class, one instance per namespace (default: in-memory {@link Adapter}). */
@@ -184,7 +186,11 @@ export class Server<
 
   /** Answers the client bundle URLs before any other route of the HTTP server. */
   private serveClientBundle(httpServer: HttpServer): void {
-    const serve = createClientBundleHandler(typeof this.opts.serveClient === 'object' ? this.opts.serveClient : {});
+    const serve = createClientBundleHandler({
+      ...(typeof this.opts.serveClient === 'object' ? this.opts.serveClient : {}),
+      socketioPath: this.opts.path,
+      cors: this.opts.cors,
+    });
     const previous = httpServer.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
     httpServer.removeAllListeners('request');
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {

@@ -7,6 +7,8 @@ import { createServer, get, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runInNewContext } from 'node:vm';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { createClientBundleHandler } from '../../src/client/serve.js';
 import { existsSync } from 'node:fs';
@@ -20,19 +22,52 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('browser bundles', () => {
-  test('script, minified script and ESM exist with source maps, nothing Node-only inside', () => {
-    for (const file of ['switchboard.js', 'switchboard.min.js', 'switchboard.esm.min.js']) {
+  test('scripts, ES module and msgpack builds exist with source maps, nothing Node-only inside', () => {
+    const scripts = ['switchboard.js', 'switchboard.min.js', 'switchboard.esm.min.js', 'switchboard.msgpack.min.js'];
+    for (const file of [...scripts, 'socket.io.js', 'socket.io.min.js', 'socket.io.msgpack.min.js']) {
       const code = readFileSync(join(dir, file), 'utf8');
       assert.match(code, new RegExp(`//# sourceMappingURL=${file.replace(/\./g, '\\.')}\\.map\\s*$`));
       const map = JSON.parse(readFileSync(join(dir, file + '.map'), 'utf8'));
       assert.ok(map.sources.some((s: string) => s.includes('src/client/socket.ts')));
-      assert.doesNotMatch(code, /\brequire\(|node:|from"ws"|\bBuffer\b|process\./, file);
+      // (msgpack's encoder has an error message that says "Buffer too large")
+      assert.doesNotMatch(code, /\brequire\(|node:|from"ws"|\bBuffer[.(]|process\./, file);
+      if (!file.includes('msgpack')) assert.doesNotMatch(code, /\bBuffer\b/, file);
+    }
+    for (const file of ['switchboard.msgpack.min.js', 'socket.io.msgpack.min.js']) {
+      const map = JSON.parse(readFileSync(join(dir, file + '.map'), 'utf8'));
+      assert.ok(map.sources.some((s: string) => s.includes('notepack')), `${file} bundles the msgpack parser`);
     }
     const script = readFileSync(join(dir, 'switchboard.js'), 'utf8');
     assert.match(script, /^\(\(\) => \{/);
     assert.match(script, /globalThis\.switchboard = \{ io, connect: io, Manager, Socket, protocol \}/);
     const esm = readFileSync(join(dir, 'switchboard.esm.min.js'), 'utf8');
     assert.match(esm, /export\{[^}]*as io[,}]/);
+    // The opt-in modules import the core ES module instead of carrying a copy of it.
+    for (const file of ['xhr.esm.min.js', 'options.esm.min.js']) {
+      const code = readFileSync(join(dir, file), 'utf8');
+      assert.match(code, /^import\{[^}]+\}from"\.\/switchboard\.esm\.min\.js"/, file);
+      assert.ok(code.length < 2000, `${file} is ${code.length} bytes`);
+    }
+  });
+
+  test('socket.io.js, socket.io.min.js and socket.io.msgpack.min.js define the global io as socket.io-client does', () => {
+    for (const file of ['socket.io.js', 'socket.io.min.js', 'socket.io.msgpack.min.js', 'switchboard.min.js']) {
+      const context: Record<string, any> = {};
+      runInNewContext(readFileSync(join(dir, file), 'utf8'), context);
+      if (file.startsWith('switchboard')) {
+        assert.equal(context.io, undefined, 'our own script leaves the name io alone');
+        assert.equal(typeof context.switchboard.io, 'function');
+        continue;
+      }
+      const { io } = context;
+      assert.equal(typeof io, 'function', file);
+      assert.equal(io.io, io);
+      assert.equal(io.connect, io);
+      assert.equal(io.protocol, 5);
+      assert.equal(typeof io.Manager, 'function');
+      assert.equal(typeof io.Socket, 'function');
+      assert.equal(context.switchboard, undefined);
+    }
   });
 
   test('size budget: at most half of socket.io-client (min+gzip), measured by scripts/bundle-size.mjs', () => {
@@ -124,6 +159,112 @@ describe('createClientBundleHandler', () => {
   });
 });
 
+describe('createClientBundleHandler: socket.io-client URLs', () => {
+  type Reply = { res: IncomingMessage; body: Buffer };
+  const fetchRaw = (url: string, headers: Record<string, string> = {}, method = 'GET') =>
+    new Promise<Reply>((resolve, reject) => {
+      get(url, { headers, method }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ res, body: Buffer.concat(chunks) }));
+      }).on('error', reject);
+    });
+  let base = '';
+  let handler: ReturnType<typeof createClientBundleHandler>;
+  const server = createServer((req, res) => void (handler(req, res) || res.writeHead(404).end('app')));
+  before(async () => {
+    handler = createClientBundleHandler({ dir, socketioPath: '/socket.io/', cors: { origin: 'https://good.example' } });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const files = {
+    'socket.io.js': 'socket.io.js',
+    'socket.io.min.js': 'socket.io.min.js',
+    'socket.io.esm.min.js': 'switchboard.esm.min.js',
+    'socket.io.msgpack.min.js': 'socket.io.msgpack.min.js',
+  };
+
+  test('each file and its map: content type, ETag, Cache-Control; the query string is ignored', async () => {
+    for (const [name, built] of Object.entries(files)) {
+      const { res, body } = await fetchRaw(`${base}/socket.io/${name}?buster=${Date.now()}`);
+      assert.equal(res.statusCode, 200, name);
+      assert.equal(res.headers['content-type'], 'application/javascript; charset=utf-8');
+      assert.match(String(res.headers.etag), /^"[\w-]+"$/);
+      assert.match(String(res.headers['cache-control']), /^public, max-age=0/);
+      assert.equal(res.headers['content-encoding'], undefined);
+      const expected = readFileSync(join(dir, built), 'utf8').replace(/sourceMappingURL=\S+\s*$/, `sourceMappingURL=${name}.map\n`);
+      assert.equal(body.toString(), expected);
+      const map = await fetchRaw(`${base}/socket.io/${name}.map`);
+      assert.equal(map.res.statusCode, 200);
+      assert.equal(map.res.headers['content-type'], 'application/json; charset=utf-8');
+      assert.ok(JSON.parse(map.body.toString()).mappings.length > 100);
+    }
+  });
+
+  test('304 for a matching strong or weak ETag', async () => {
+    const { res } = await fetchRaw(base + '/socket.io/socket.io.js');
+    const etag = String(res.headers.etag);
+    for (const tag of [etag, 'W/' + etag, `"other", ${etag}`]) {
+      const again = await fetchRaw(base + '/socket.io/socket.io.js', { 'if-none-match': tag });
+      assert.equal(again.res.statusCode, 304, tag);
+      assert.equal(again.body.length, 0);
+    }
+    assert.equal((await fetchRaw(base + '/socket.io/socket.io.js', { 'if-none-match': '"other"' })).res.statusCode, 200);
+  });
+
+  test('br, gzip or deflate by Accept-Encoding (preference and q-values), same bytes once decoded', async () => {
+    const plain = (await fetchRaw(base + '/socket.io/socket.io.min.js')).body;
+    const cases: [string, string | undefined, (b: Buffer) => Buffer][] = [
+      ['gzip, deflate, br', 'br', brotliDecompressSync],
+      ['br', 'br', brotliDecompressSync],
+      ['gzip', 'gzip', gunzipSync],
+      ['gzip;q=1, br;q=0.5', 'gzip', gunzipSync],
+      ['deflate', 'deflate', inflateSync],
+      ['identity', undefined, (b) => b],
+      ['br;q=0, gzip;q=0', undefined, (b) => b],
+    ];
+    for (const [accept, encoding, decode] of cases) {
+      const { res, body } = await fetchRaw(base + '/socket.io/socket.io.min.js', { 'accept-encoding': accept });
+      assert.equal(res.headers['content-encoding'], encoding, accept);
+      assert.equal(res.headers.vary, 'Accept-Encoding');
+      assert.equal(Number(res.headers['content-length']), body.length);
+      assert.ok(decode(body).equals(plain), accept);
+      if (encoding) assert.ok(body.length < plain.length / 2);
+    }
+  });
+
+  test('CORS headers for an allowed origin (none for others); preflight answered', async () => {
+    const good = await fetchRaw(base + '/socket.io/socket.io.js', { origin: 'https://good.example' });
+    assert.equal(good.res.statusCode, 200);
+    assert.equal(good.res.headers['access-control-allow-origin'], 'https://good.example');
+    const bad = await fetchRaw(base + '/socket.io/socket.io.js', { origin: 'https://evil.example' });
+    assert.equal(bad.res.headers['access-control-allow-origin'], undefined);
+    const preflight = await fetchRaw(base + '/socket.io/socket.io.js', { origin: 'https://good.example', 'access-control-request-method': 'GET' }, 'OPTIONS');
+    assert.equal(preflight.res.statusCode, 204);
+    assert.match(String(preflight.res.headers['access-control-allow-methods']), /GET/);
+  });
+
+  test('unknown script names under the path get 400; other URLs stay with the application', async () => {
+    for (const path of ['/socket.io/socket.io.slim.js', '/socket.io/nope.js.map', '/socket.io/socket.io.min.js.map.map']) {
+      assert.equal((await fetchRaw(base + path)).res.statusCode, 400, path);
+    }
+    for (const path of ['/socket.io/', '/socket.io/?EIO=4&transport=polling', '/socket.iox/socket.io.js', '/other/socket.io.js']) {
+      const { res, body } = await fetchRaw(base + path);
+      assert.equal(res.statusCode, 404, path);
+      assert.equal(body.toString(), 'app');
+    }
+  });
+
+  test('the opt-in modules import the core ES module at its served URL', async () => {
+    const { body } = await fetchRaw(base + '/switchboard/client.xhr.esm.js');
+    assert.match(body.toString(), /from"\.\/client\.esm\.js"/);
+    const msgpack = await fetchRaw(base + '/switchboard/client.msgpack.js');
+    assert.equal(msgpack.res.statusCode, 200);
+  });
+});
+
 describe('switchboard Server serveClient (default path, dist/browser)', () => {
   const built = existsSync(join(root, 'dist/browser/switchboard.min.js'));
   const hasServer = existsSync(join(root, 'src/server/index.ts'));
@@ -148,6 +289,37 @@ describe('switchboard Server serveClient (default path, dist/browser)', () => {
       } finally {
         await new Promise<void>((resolve) => io.close(() => resolve()));
       }
+    }
+  });
+
+  test('socket.io-client URLs under the endpoint path, with the cors option; 400 for unknown names', { skip: hasServer ? false : 'src/server not present' }, async () => {
+    const { Server } = await import('../../src/server/index.js');
+    const http = createServer((_req, res) => res.writeHead(404).end('app'));
+    const io = new (Server as any)(http, { path: '/rt/', cors: { origin: 'https://good.example' } });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    const fetchRaw = (path: string) =>
+      new Promise<{ status: number; headers: IncomingMessage['headers']; body: string }>((resolve, reject) =>
+        get(base + path, { headers: { origin: 'https://good.example' } }, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+        }).on('error', reject),
+      );
+    try {
+      const script = await fetchRaw('/rt/socket.io.js');
+      if (existsSync(join(root, 'dist/browser/socket.io.js'))) {
+        assert.equal(script.status, 200);
+        assert.match(script.body, /globalThis\.io = /);
+      } else {
+        assert.equal(script.status, 404);
+        assert.match(script.body, /npm run build/, 'answered by the client handler, not the application');
+      }
+      assert.equal(script.headers['access-control-allow-origin'], 'https://good.example');
+      assert.equal((await fetchRaw('/rt/socket.io.slim.js')).status, 400);
+      assert.equal((await fetchRaw('/socket.io/socket.io.js')).body, 'app', 'only under the configured path');
+    } finally {
+      await new Promise<void>((resolve) => io.close(() => resolve()));
     }
   });
 });
