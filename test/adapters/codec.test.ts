@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { CodecError, MAX_DEPTH, decodeValue, encodeValue } from '../../src/adapters/redis/codec.js';
+import { DEFAULT_MAX_DEPTH } from '../../src/protocol/socketio.js';
 import { ENVELOPE_VERSION, MessageType, decodeMessage, encodeMessage } from '../../src/adapters/redis/envelope.js';
 
 /** JSON-like values plus Buffers and Dates: everything an event argument may hold. */
@@ -121,6 +122,14 @@ test('codec: hostile counts and depth are refused without allocation or stack ov
   let nested: unknown = 1;
   for (let i = 0; i <= MAX_DEPTH + 1; i++) nested = [nested];
   assert.throws(() => encodeValue(nested), CodecError);
+});
+
+test('the deepest packet a server accepts by default crosses nodes, inside its envelope', () => {
+  let deepest: unknown = 'x';
+  for (let i = 1; i < DEFAULT_MAX_DEPTH; i++) deepest = [deepest]; // with the packet's own array: DEFAULT_MAX_DEPTH levels
+  const body = { packet: { type: 2, nsp: '/', data: ['e', deepest] }, opts: { rooms: ['r'], except: [], flags: { wrap: [{}] } } };
+  const message = { type: MessageType.BROADCAST, uid: 'u', seq: 1, nsp: '/', body };
+  assert.deepStrictEqual(decodeMessage(encodeMessage(message)), message);
 });
 
 test('envelope: round trip and version check', () => {
