@@ -34,26 +34,41 @@ export interface HandshakePlan {
   maxRedirects: number;
 }
 
+/** Protocol versions the client speaks: 13 (RFC 6455) and 8 (hybi-08, the same framing). */
+export const PROTOCOL_VERSIONS: readonly number[] = [8, 13];
+
 /**
  * Checks the URL and subprotocols (section 4.1: ws/wss only, no fragment; subprotocols are
- * distinct tokens, section 4.1 item 10) and builds the request. Throws `SyntaxError` like browsers.
+ * distinct tokens, section 4.1 item 10) and builds the request. Throws `SyntaxError` like browsers
+ * (and `RangeError` for an unknown `protocolVersion`), with `ws`'s messages.
+ *
+ * `ws+unix:///path/to/socket:/request/path` connects to a Unix domain socket (or a Windows named
+ * pipe): what comes before the first `:` of the path is the socket, the rest the request path.
  */
-export function planHandshake(address: string | URL, protocols: readonly string[], options: ClientOptions): HandshakePlan {
+export function planHandshake(address: string | URL, protocols: readonly unknown[], options: ClientOptions): HandshakePlan {
+  const protocolVersion = options.protocolVersion ?? Number(WS_VERSION);
+  if (!PROTOCOL_VERSIONS.includes(protocolVersion)) {
+    throw new RangeError(`Unsupported protocol version: ${protocolVersion} (supported versions: ${PROTOCOL_VERSIONS.join(', ')})`);
+  }
   let url: URL;
   try {
-    url = address instanceof URL ? address : new URL(address);
+    url = address instanceof URL ? new URL(address.href) : new URL(address);
   } catch {
     throw new SyntaxError(`Invalid URL: ${String(address)}`);
   }
   if (url.protocol === 'http:') url.protocol = 'ws:';
   else if (url.protocol === 'https:') url.protocol = 'wss:';
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-    throw new SyntaxError('The URL\'s protocol must be one of "ws:", "wss:", "http:" or "https:"');
+  const ipc = url.protocol === 'ws+unix:';
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:' && !ipc) {
+    throw new SyntaxError('The URL\'s protocol must be one of "ws:", "wss:", "http:", "https:", or "ws+unix:"');
   }
+  if (ipc && !url.pathname) throw new SyntaxError("The URL's pathname is empty");
   if (url.hash) throw new SyntaxError('The URL contains a fragment identifier');
   const seen = new Set<string>();
   for (const protocol of protocols) {
-    if (!isToken(protocol) || seen.has(protocol)) throw new SyntaxError('An invalid or duplicated subprotocol was specified');
+    if (typeof protocol !== 'string' || !isToken(protocol) || seen.has(protocol)) {
+      throw new SyntaxError('An invalid or duplicated subprotocol was specified');
+    }
     seen.add(protocol);
   }
 
@@ -73,36 +88,47 @@ export function planHandshake(address: string | URL, protocols: readonly string[
     autoPong,
     closeTimeout,
     skipUTF8Validation,
+    protocolVersion: _version,
+    protocols: _protocols,
     ...requestOptions
   } = options;
   const deflateOptions: PerMessageDeflateOptions | null =
     perMessageDeflate === false ? null : perMessageDeflate === true ? {} : perMessageDeflate;
   const headers: Record<string, string> = {
     ...userHeaders,
-    'Sec-WebSocket-Version': WS_VERSION,
+    'Sec-WebSocket-Version': String(protocolVersion),
     'Sec-WebSocket-Key': key,
     Connection: 'Upgrade',
     Upgrade: 'websocket',
   };
   if (deflateOptions !== null) headers['Sec-WebSocket-Extensions'] = deflateOffer(deflateOptions);
   if (protocols.length > 0) headers['Sec-WebSocket-Protocol'] = protocols.join(',');
-  if (origin !== undefined) headers['Origin'] = origin;
+  // hybi-08 named the header Sec-WebSocket-Origin; RFC 6455 uses Origin (section 4.1 item 8).
+  if (origin !== undefined) headers[protocolVersion < 13 ? 'Sec-WebSocket-Origin' : 'Origin'] = origin;
   const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  let path = url.pathname + url.search;
+  let socketPath: string | undefined;
+  if (ipc) {
+    const colon = path.indexOf(':');
+    socketPath = colon === -1 ? path : path.slice(0, colon);
+    path = colon === -1 ? '' : path.slice(colon + 1);
+  }
   const request: https.RequestOptions = {
     ...requestOptions,
     protocol: secure ? 'https:' : 'http:',
     hostname,
     port: url.port || (secure ? 443 : 80),
-    path: url.pathname + url.search,
+    path,
     method: 'GET',
     headers,
   };
+  if (socketPath !== undefined) request.socketPath = socketPath;
   if (url.username || url.password) request.auth = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
   if (request.agent === undefined && request.createConnection === undefined) {
     // A fresh socket per handshake (no agent pooling: the socket becomes the WebSocket's).
     request.createConnection = (secure
       ? (opts: any) => tls.connect({ ...opts, servername: opts.servername ?? (net.isIP(hostname) ? undefined : hostname) })
-      : (opts: any) => net.connect(opts)) as any;
+      : (opts: any) => net.connect(socketPath !== undefined ? { ...opts, path: socketPath } : opts)) as any;
   }
   return {
     url,

@@ -95,6 +95,10 @@ export interface ClientOptions extends ConnectionOptions, Omit<https.RequestOpti
   followRedirects?: boolean;
   /** Most redirects followed before the handshake fails. Default 10. */
   maxRedirects?: number;
+  /** `Sec-WebSocket-Version` sent: 13 (default) or 8 (hybi-08; the origin then goes in `Sec-WebSocket-Origin`). */
+  protocolVersion?: number;
+  /** Subprotocols, when the second constructor argument is the options object. */
+  protocols?: string | string[];
 }
 
 /** @internal Resolved connection settings, one object shared by all connections of a server. */
@@ -273,22 +277,15 @@ export interface WebSocket {
  * ws.onmessage = (event) => console.log(event.data);
  */
 export class WebSocket extends WhatwgEventTarget implements FrameHandler, DeadlineTarget {
-  static readonly CONNECTING = CONNECTING;
-  static readonly OPEN = OPEN;
-  static readonly CLOSING = CLOSING;
-  static readonly CLOSED = CLOSED;
-  get CONNECTING(): 0 {
-    return CONNECTING;
-  }
-  get OPEN(): 1 {
-    return OPEN;
-  }
-  get CLOSING(): 2 {
-    return CLOSING;
-  }
-  get CLOSED(): 3 {
-    return CLOSED;
-  }
+  // Defined below with Object.defineProperty: read-only, enumerable constants, as in ws and browsers.
+  declare static readonly CONNECTING: 0;
+  declare static readonly OPEN: 1;
+  declare static readonly CLOSING: 2;
+  declare static readonly CLOSED: 3;
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSING: 2;
+  declare readonly CLOSED: 3;
 
   /** @internal set by the server heartbeat while a ping is unanswered. */
   _pingPending = false;
@@ -331,11 +328,14 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   constructor(address: string | URL | null, protocols?: string | string[] | ClientOptions, options?: ClientOptions) {
     super();
     if (address === null) return;
-    if (protocols !== undefined && typeof protocols === 'object' && !Array.isArray(protocols)) {
+    // As ws: an object second argument is the options; anything else (null too) is a subprotocol
+    // list or a single subprotocol, checked by planHandshake.
+    if (protocols !== undefined && protocols !== null && typeof protocols === 'object' && !Array.isArray(protocols)) {
       options = protocols;
       protocols = undefined;
     }
-    this._connect(address, protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : protocols, options ?? {});
+    const list = protocols === undefined ? options?.protocols ?? [] : protocols;
+    this._connect(address, Array.isArray(list) ? list : [list], options ?? {});
   }
 
   /** Connection state: CONNECTING 0, OPEN 1, CLOSING 2, CLOSED 3. */
@@ -1056,6 +1056,21 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
       this.emit('close', CLOSE_ABNORMAL, EMPTY);
     });
   }
+}
+
+// The WHATWG interface's shape, as ws gives it (code that inspects descriptors sees the same):
+// constants are enumerable, read-only and non-configurable on the class and its prototype;
+// attributes and the on<event> handlers are enumerable, configurable accessors of WebSocket.prototype.
+READY_STATES.forEach((name, value) => {
+  Object.defineProperty(WebSocket, name, { enumerable: true, value });
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true, value });
+});
+for (const name of ['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'protocol', 'readyState', 'url']) {
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true });
+}
+for (const name of ['onopen', 'onerror', 'onclose', 'onmessage', 'addEventListener', 'removeEventListener']) {
+  const inherited = Object.getOwnPropertyDescriptor(WhatwgEventTarget.prototype, name)!;
+  Object.defineProperty(WebSocket.prototype, name, { ...inherited, enumerable: true, configurable: true });
 }
 
 function notOpenError(readyState: number): Error {

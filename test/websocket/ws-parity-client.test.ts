@@ -1,0 +1,139 @@
+// The Node client against ws 8's documented surface: constructor checks, the shape of the class
+// (property descriptors), handshake failures, bufferedAmount and send/ping/pong while closing, and
+// the close paths. Where a peer or a reference is needed it is the real `ws` package: the same
+// scenario runs against both and the observations must be equal.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WS, { WebSocketServer as WSServer } from 'ws';
+import { WebSocket, WebSocketServer } from '../../src/websocket/index.js';
+
+type AnyWebSocket = WebSocket | WS;
+type ClientClass = new (address: string, protocols?: unknown, options?: object) => AnyWebSocket;
+const clients: Array<[string, ClientClass]> = [
+  ['ws', WS as unknown as ClientClass],
+  ['switchboard', WebSocket as unknown as ClientClass],
+];
+
+/** What a thrown error looks like, for comparing ours with ws's. */
+function thrown(fn: () => unknown): string {
+  try {
+    const ws = fn() as AnyWebSocket;
+    ws.on('error', () => {});
+    ws.terminate();
+    return 'no error';
+  } catch (error) {
+    return `${(error as Error).name}: ${(error as Error).message}`;
+  }
+}
+
+test('constructor: URL, subprotocol and protocolVersion errors are the same as ws (type and message)', () => {
+  const cases: Array<[string, unknown, object?]> = [
+    ['foo', undefined],
+    ['bad-scheme://h.test', undefined],
+    ['ws+unix:', undefined],
+    ['wss://h.test/#frag', undefined],
+    ['ws://127.0.0.1:1', null],
+    ['ws://127.0.0.1:1', ''],
+    ['ws://127.0.0.1:1', 'a,b'],
+    ['ws://127.0.0.1:1', ['a', 'a']],
+    ['ws://127.0.0.1:1', [42]],
+    ['ws://127.0.0.1:1', { protocolVersion: 1000 }],
+    ['ws://127.0.0.1:1', undefined, { protocolVersion: 12 }],
+  ];
+  for (const [url, protocols, options] of cases) {
+    const expected = thrown(() => new WS(url, protocols as string, options));
+    assert.notEqual(expected, 'no error', `ws accepts ${url} ${JSON.stringify(protocols)}`);
+    assert.equal(thrown(() => new WebSocket(url, protocols as string, options)), expected, `${url} ${JSON.stringify(protocols)}`);
+  }
+});
+
+test('protocolVersion 8 sends Sec-WebSocket-Version: 8 and the origin as Sec-WebSocket-Origin; 13 sends Origin', async (t) => {
+  const server = http.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const seen: http.IncomingHttpHeaders[] = [];
+  const wss = new WSServer({ server, verifyClient: ({ req }: { req: http.IncomingMessage }) => (seen.push(req.headers), true) });
+  t.after(() => wss.close());
+  const url = `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  for (const protocolVersion of [8, 13]) {
+    const ws = new WebSocket(url, { protocolVersion, origin: 'https://o.test' });
+    await once(ws, 'open');
+    ws.close();
+    await once(ws, 'close');
+  }
+  assert.equal(seen[0]!['sec-websocket-version'], '8');
+  assert.equal(seen[0]!['sec-websocket-origin'], 'https://o.test');
+  assert.equal(seen[0]!.origin, undefined);
+  assert.equal(seen[1]!['sec-websocket-version'], '13');
+  assert.equal(seen[1]!.origin, 'https://o.test');
+  assert.equal(seen[1]!['sec-websocket-origin'], undefined);
+});
+
+test('ws+unix: URLs reach a server listening on a Unix socket (our client to ws, ws to ours)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-ipc-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const ipcServer = async (name: string): Promise<{ path: string; server: http.Server }> => {
+    const path = join(dir, name);
+    const server = http.createServer();
+    server.listen(path);
+    await once(server, 'listening');
+    t.after(() => server.close());
+    return { path, server };
+  };
+  const theirs = await ipcServer('ws.sock');
+  const wss = new WSServer({ server: theirs.server });
+  t.after(() => wss.close());
+  const ours = await ipcServer('ours.sock');
+  const sbs = new WebSocketServer({ server: ours.server });
+  t.after(() => sbs.close());
+  assert.equal(sbs.address(), ours.path);
+  for (const server of [wss, sbs] as Array<WSServer | WebSocketServer>) {
+    server.on('connection', (ws: { send(data: string): unknown }, req: http.IncomingMessage) => ws.send(req.url!));
+  }
+  const paths = async (Client: ClientClass, socketPath: string): Promise<string[]> => {
+    const out: string[] = [];
+    for (const suffix of [':/chat?room=1', '']) {
+      const ws = new Client(`ws+unix:${socketPath}${suffix}`);
+      const [data] = await once(ws, 'message');
+      out.push(String(data));
+      ws.close();
+      await once(ws, 'close');
+    }
+    return out;
+  };
+  // ws requests '' when the URL has no request path; Node sends it as '/'.
+  assert.deepEqual(await paths(WebSocket as unknown as ClientClass, theirs.path), ['/chat?room=1', '/']);
+  assert.deepEqual(await paths(WS as unknown as ClientClass, ours.path), ['/chat?room=1', '/']);
+});
+
+test('descriptors: constants, attributes and on<event> handlers have the same shape as on ws', () => {
+  const shape = (d: PropertyDescriptor | undefined): string =>
+    d === undefined
+      ? 'missing'
+      : 'value' in d
+        ? `value ${typeof d.value === 'function' ? 'function' : JSON.stringify(d.value)} w=${d.writable} e=${d.enumerable} c=${d.configurable}`
+        : `get=${d.get !== undefined} set=${d.set !== undefined} e=${d.enumerable} c=${d.configurable}`;
+  const internal = new Set(['setSocket', 'emitClose']);
+  let compared = 0;
+  for (const key of Reflect.ownKeys(WS.prototype)) {
+    if (typeof key !== 'string' || internal.has(key)) continue;
+    assert.equal(shape(Object.getOwnPropertyDescriptor(WebSocket.prototype, key)), shape(Object.getOwnPropertyDescriptor(WS.prototype, key)), key);
+    compared++;
+  }
+  assert.ok(compared >= 25, `compared ${compared} properties`);
+  for (const key of ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED']) {
+    assert.deepEqual(Object.getOwnPropertyDescriptor(WebSocket, key), Object.getOwnPropertyDescriptor(WS, key), key);
+  }
+  // Read-only for real: assignment throws in strict mode (ES modules are strict).
+  assert.throws(() => {
+    (WebSocket as unknown as { OPEN: number }).OPEN = 5;
+  }, TypeError);
+  assert.equal(WebSocket.OPEN, 1);
+});
