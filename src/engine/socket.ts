@@ -81,6 +81,9 @@ export interface SessionContext {
   sessionClosed(socket: EngineSocket): void;
 }
 
+/** How a polling session closed by the server ends once its queue is out (engine.io's framing). */
+const NOOP_THEN_CLOSE: OutPacket[] = [{ type: 'noop' }, { type: 'close' }];
+
 // Sessions with buffered packets, flushed together in one microtask (no closure per session).
 let flushQueue: EngineSocket[] = [];
 function scheduleFlush(session: EngineSocket): void {
@@ -130,6 +133,8 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
   /** Packets waiting for the transport; null while empty (most sessions, most of the time). */
   private writeBuffer: OutPacket[] | null = null;
   private writeBufferBytes = 0;
+  /** close() on polling with packets queued or no GET waiting: the close goes after them. */
+  private closePending = false;
   /** @internal queued in {@link flushQueue} for the current microtask. */
   flushScheduled = false;
 
@@ -195,10 +200,16 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
       this.finish('forced close');
       return;
     }
-    // Polling: the close packet rides the next GET; give up after the close timeout.
-    this.buffer({ type: 'close' }, 1);
-    if (this.transport.ready) this.flush(); // a GET is waiting: it takes the close now
-    else this.context.closeQueue.add((this.deadline ??= new TimerEntry<EngineSocket>(this)));
+    // Polling, as engine.io: a GET already waiting with nothing else to send takes the close now.
+    // Otherwise what is queued leaves first, and the next GET after it gets `6` `1` (noop, close);
+    // give up after the close timeout.
+    if (this.writeBuffer === null && this.transport.ready) {
+      this.buffer({ type: 'close' }, 1);
+      this.flush();
+      return;
+    }
+    this.closePending = true;
+    this.context.closeQueue.add((this.deadline ??= new TimerEntry<EngineSocket>(this)));
   }
 
   /** @internal queues or writes a packet of any type. */
@@ -260,7 +271,7 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
     if (packets === null || !this.transport.ready || this.readyState === 'closed') return;
     this.dropWriteBuffer();
     this.transport.writeBatch(packets);
-    if (this.readyState === 'closing' && this.transport.name === 'polling') {
+    if (this.readyState === 'closing' && this.transport.name === 'polling' && packets[packets.length - 1]!.type === 'close') {
       this.finish('forced close'); // the close packet just left
       return;
     }
@@ -272,7 +283,10 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
   /** @internal a polling GET is waiting: flush, or release it at once during an upgrade. */
   pollReady(transport: PollingTransport): void {
     if (this.writeBuffer !== null) this.flush();
-    else if (this.probed) transport.writeNoop();
+    else if (this.closePending) {
+      transport.writeBatch(NOOP_THEN_CLOSE);
+      this.finish('forced close');
+    } else if (this.probed) transport.writeNoop();
   }
 
   /** @internal a packet arrived on the current transport (or on the probe). */
@@ -367,6 +381,7 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
     this.transport = probe;
     if (previous.name === 'polling') previous.discard();
     this.emit('upgrade', probe);
+    if (this.closePending) this.buffer({ type: 'close' }, 1); // the client now listens on the WebSocket
     this.flush();
     if (this.readyState === 'closing') this.finish('forced close');
   }

@@ -281,7 +281,7 @@ test('client aborting its pending GET closes the session (transport error)', asy
   assert.match(String(description), /closed prematurely/);
 });
 
-test('server close: queued packets then the close packet on the next GET; close timeout when no GET comes', async (t) => {
+test('server close: queued packets on the next GET, then `6` `1` on the one after (as engine.io); close timeout when no GET comes', async (t) => {
   const h = await startEngine(t);
   const connection = h.nextConnection();
   const { sid } = await pollingHandshake(h);
@@ -291,8 +291,20 @@ test('server close: queued packets then the close packet on the next GET; close 
   assert.equal(session.readyState, 'closing');
   const closed = once(session, 'close');
   const reply = await request(h.port, 'GET', h.url(`EIO=4&transport=polling&sid=${sid}`));
-  assert.equal(reply.body, '4last words\x1e1');
+  assert.equal(reply.body, '4last words');
+  assert.equal(session.readyState, 'closing');
+  const last = await request(h.port, 'GET', h.url(`EIO=4&transport=polling&sid=${sid}`));
+  assert.equal(last.body, '6\x1e1');
   assert.equal((await closed)[0], 'forced close');
+
+  // A GET already waiting with nothing queued takes the close packet alone.
+  const connection3 = h.nextConnection();
+  const { sid: sid3 } = await pollingHandshake(h);
+  const session3 = await connection3;
+  const { reply: waiting } = await heldGet(h, sid3, session3);
+  session3.close();
+  assert.equal((await waiting).body, '1');
+  assert.equal(session3.readyState, 'closed');
 
   const quick = await startEngine(t, { closeTimeout: 50 });
   const connection2 = quick.nextConnection();

@@ -229,3 +229,35 @@ describe('the path is a prefix', () => {
     assert.deepEqual(JSON.parse(unknown.body), { code: 0, message: 'Transport unknown' });
   });
 });
+
+describe('protocol violations on a polling session end it cleanly: what was queued, then `6` `1`', () => {
+  test('a second CONNECT to the same namespace', async (t) => {
+    const h = await setup(t);
+    const raw = await rawPolling(h.port);
+    await raw.push('40');
+    await raw.push('40');
+    assert.match((await raw.poll()).body, /^40\{"sid":"[\w-]{20}"\}$/); // the first CONNECT's answer
+    assert.equal((await raw.poll()).body, '6\x1e1');
+    const after = await raw.poll();
+    assert.equal(after.status, 400);
+  });
+
+  test('an EVENT before CONNECT', async (t) => {
+    const h = await setup(t);
+    const raw = await rawPolling(h.port);
+    await raw.push('42["some event"]');
+    assert.equal((await raw.poll()).body, '6\x1e1');
+  });
+
+  test('an invalid packet', async (t) => {
+    const h = await setup(t);
+    const disconnected: string[] = [];
+    h.io.on('connection', (socket) => socket.on('disconnect', (reason) => disconnected.push(reason)));
+    const raw = await rawPolling(h.port);
+    await raw.push('40');
+    await raw.push('4abc');
+    assert.match((await raw.poll()).body, /^40\{"sid":/);
+    assert.equal((await raw.poll()).body, '6\x1e1');
+    assert.deepEqual(disconnected, ['parse error']);
+  });
+});
