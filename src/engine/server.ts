@@ -81,6 +81,11 @@ export interface EngineOptions {
   closeTimeout?: number;
   /** Session ids; the default has 144 random bits. Must be unguessable. */
   generateId?: (req: IncomingMessage) => string | Promise<string>;
+  /**
+   * Also serve Engine.IO protocol v3 clients (socket.io-client 2, engine.io-client 3): handshakes
+   * whose `EIO` is not `4` (default false: refused with 400, code 5, as in engine.io).
+   */
+  allowEIO3?: boolean;
 }
 
 /** Payload of the `connection_error` event: one refused request. */
@@ -136,6 +141,8 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   /** @internal */ readonly pongQueue: DelayQueue<EngineSocket>;
   /** @internal */ readonly upgradeQueue: DelayQueue<EngineSocket>;
   /** @internal */ readonly closeQueue: DelayQueue<EngineSocket>;
+  /** @internal v3 sessions: the client pings; it has pingInterval + pingTimeout to do it. */
+  readonly clientPingQueue: DelayQueue<EngineSocket>;
   private pathBase: string;
   private wss: EngineWebSocketServer | null = null;
   private readonly pollingContext: PollingContext;
@@ -176,6 +183,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
       maxBufferedBytes: options.maxBufferedBytes ?? 16 * 1024 * 1024,
       closeTimeout: options.closeTimeout ?? 30000,
       generateId: options.generateId ?? defaultId,
+      allowEIO3: options.allowEIO3 ?? false,
     };
     if (this.options.proxyHeader !== 'x-forwarded-for' && this.options.proxyHeader !== 'forwarded') {
       throw new TypeError('proxyHeader must be "x-forwarded-for" or "forwarded"');
@@ -186,6 +194,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     this.pongQueue = new DelayQueue(this.options.pingTimeout, (s) => s.pongMissed());
     this.upgradeQueue = new DelayQueue(this.options.upgradeTimeout, (s) => s.deadlinePassed());
     this.closeQueue = new DelayQueue(this.options.closeTimeout, (s) => s.deadlinePassed());
+    this.clientPingQueue = new DelayQueue(this.options.pingInterval + this.options.pingTimeout, (s) => s.pongMissed());
     this.pollingContext = {
       maxHttpBufferSize: this.options.maxHttpBufferSize,
       compressionThreshold: this.options.compressionThreshold,
@@ -352,7 +361,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   close(): void {
     this.closed = true;
     for (const session of [...this.clients.values()]) session.close(true);
-    for (const queue of [this.pingQueue, this.pongQueue, this.upgradeQueue, this.closeQueue]) queue.clear();
+    for (const queue of [this.pingQueue, this.pongQueue, this.upgradeQueue, this.closeQueue, this.clientPingQueue]) queue.clear();
     this.wss?.close();
     this.wss = null;
   }
@@ -398,8 +407,10 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     transport: string,
     cb: (error: Refusal | null, id?: string) => void,
   ): void {
-    if (query.get('EIO') !== '4') {
-      return cb(refusal(ErrorCode.UNSUPPORTED_PROTOCOL_VERSION, { protocol: query.get('EIO') }));
+    // The revision is chosen at the handshake; later requests of a session use the session's.
+    // As engine.io: any `EIO` other than 4 (or none) means v3, refused unless `allowEIO3`.
+    if (query.get('sid') === null && query.get('EIO') !== '4' && !this.options.allowEIO3) {
+      return cb(refusal(ErrorCode.UNSUPPORTED_PROTOCOL_VERSION, { protocol: 3 }));
     }
     if (upgrade !== (transport === 'websocket')) {
       return cb(refusal(ErrorCode.BAD_REQUEST, { name: upgrade ? 'UPGRADE_NOT_WEBSOCKET' : 'WEBSOCKET_WITHOUT_UPGRADE' }));
@@ -495,7 +506,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   // ---- sessions ----
 
   private openSession(id: string, req: IncomingMessage, transport: PollingTransport | WebSocketTransport): EngineSocket {
-    const session = new EngineSocket(id, req, this, transport, this.clientAddress(req));
+    const session = new EngineSocket(id, req, this, transport, this.clientAddress(req), handshakeProtocol(req));
     transport.socket = session;
     this.clients.set(id, session);
     const upgrades =
@@ -550,6 +561,11 @@ type AddressedRequest = IncomingMessage & { [kClientAddress]?: string };
 
 function destroySocket(this: Duplex): void {
   this.destroy();
+}
+
+/** The Engine.IO revision a handshake asks for: 4 only when `EIO=4`, else 3 (engine.io's rule). */
+function handshakeProtocol(req: IncomingMessage): 3 | 4 {
+  return parseQuery(req.url).get('EIO') === '4' ? 4 : 3;
 }
 
 function normalizePath(path: string): string {

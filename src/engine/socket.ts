@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { EnginePacket, PacketType } from '../protocol/engineio.js';
+import { withTypeByte } from '../protocol/engineio-v3.js';
 import { TimerEntry, type DelayQueue } from './timers.js';
 import type { PollingTransport, Transport, WebSocketTransport } from './transports.js';
 import { prepareFrame, type PreparedFrame } from './ws-server.js';
@@ -42,18 +43,25 @@ export type SendCallback = (err?: Error) => void;
 export class PreparedPacket {
   private frame: PreparedFrame | null = null;
   private text: string | null = null;
+  /** Binary messages differ in Engine.IO v3 (type byte / `b4` prefix): built once too, if needed. */
+  private v3Frame: PreparedFrame | null = null;
+  private v3Text: string | null = null;
   constructor(readonly data: string | Uint8Array) {}
 
-  /** @internal the WebSocket frame (text `4…` or raw binary), framed once. */
-  wsFrame(): PreparedFrame {
+  /** @internal the WebSocket frame (text `4…` or raw binary), framed once per protocol revision. */
+  wsFrame(protocol: 3 | 4 = 4): PreparedFrame {
     const { data } = this;
-    return (this.frame ??= typeof data === 'string' ? prepareFrame('4' + data, false) : prepareFrame(data, true));
+    if (typeof data === 'string') return (this.frame ??= prepareFrame('4' + data, false));
+    if (protocol === 3) return (this.v3Frame ??= prepareFrame(withTypeByte(data), true));
+    return (this.frame ??= prepareFrame(data, true));
   }
 
-  /** @internal the packet as one polling payload record. */
-  pollingText(): string {
+  /** @internal the packet as one polling payload record (without v3's length prefix). */
+  pollingText(protocol: 3 | 4 = 4): string {
     const { data } = this;
-    return (this.text ??= typeof data === 'string' ? '4' + data : 'b' + toBuffer(data).toString('base64'));
+    if (typeof data === 'string') return (this.text ??= '4' + data);
+    if (protocol === 3) return (this.v3Text ??= 'b4' + toBuffer(data).toString('base64'));
+    return (this.text ??= 'b' + toBuffer(data).toString('base64'));
   }
 
   /** @internal */
@@ -78,6 +86,7 @@ export interface SessionContext {
   readonly pongQueue: DelayQueue<EngineSocket>;
   readonly upgradeQueue: DelayQueue<EngineSocket>;
   readonly closeQueue: DelayQueue<EngineSocket>;
+  readonly clientPingQueue: DelayQueue<EngineSocket>;
   sessionClosed(socket: EngineSocket): void;
 }
 
@@ -115,8 +124,6 @@ export const toBuffer = (data: Uint8Array): Buffer =>
  * ```
  */
 export class EngineSocket extends EventEmitter<EngineSocketEvents> {
-  /** Engine.IO protocol revision of this session. */
-  readonly protocol = 4;
   readyState: ReadyState = 'open';
   /** True once the session moved from polling to WebSocket. */
   upgraded = false;
@@ -150,10 +157,16 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
      * computed once from the request that opened the session.
      */
     readonly remoteAddress: string = request.socket?.remoteAddress ?? '',
+    /**
+     * Engine.IO protocol revision of this session: 4, or 3 for older clients (`allowEIO3`). In v3
+     * the client sends the pings and the server answers; in v4 it is the other way round.
+     */
+    readonly protocol: 3 | 4 = 4,
   ) {
     super();
     this.transport = transport;
-    context.pingQueue.add(this.heartbeat);
+    if (protocol === 3) context.clientPingQueue.add(this.heartbeat);
+    else context.pingQueue.add(this.heartbeat);
   }
 
   /** Bytes queued for this client and not yet handed to the kernel. */
@@ -303,11 +316,21 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
         this.emit('message', typeof packet.data === 'string' ? packet.data : toBuffer(packet.data));
         break;
       case 'pong':
+        if (this.protocol === 3) {
+          this.finish('transport error', new Error('invalid heartbeat direction'));
+          break;
+        }
         if (this.heartbeat.queue === this.context.pongQueue) this.context.pingQueue.add(this.heartbeat);
         this.emit('heartbeat');
         break;
-      case 'ping': // v4 heartbeats go server → client only
-        this.finish('transport error', new Error('invalid heartbeat direction'));
+      case 'ping': // v4 heartbeats go server → client only; v3 ones client → server
+        if (this.protocol === 4) {
+          this.finish('transport error', new Error('invalid heartbeat direction'));
+          break;
+        }
+        this.context.clientPingQueue.add(this.heartbeat);
+        this.sendPacket('pong');
+        this.emit('heartbeat');
         break;
       case 'close':
         this.finish('transport close');

@@ -5,7 +5,8 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { isUtf8 } from 'node:buffer';
 import { gzip, deflateRaw, constants as zlib } from 'node:zlib';
-import { decodePacket, decodePayload, EngineDecodeError, SEPARATOR, type PacketType } from '../protocol/engineio.js';
+import { decodePacket, decodePayload, EngineDecodeError, SEPARATOR, type EnginePacket, type PacketType } from '../protocol/engineio.js';
+import { decodeBinaryPayloadV3, decodePacketV3, decodePayloadV3, lengthPrefixed, withTypeByte } from '../protocol/engineio-v3.js';
 import { ErrorCode, refusal, writeRefusal } from './errors.js';
 import { toBuffer, type EngineSocket, type OutPacket, type PreparedPacket, type SendCallback } from './socket.js';
 import { sendPrepared, type EngineWebSocket } from './ws-server.js';
@@ -88,8 +89,10 @@ export class PollingTransport {
       fail(400, 'DATA_OVERLAP', new Error('overlapping data requests'), 'transport error');
       return;
     }
-    // v4 carries binary as base64 text; an octet-stream body is a v3-era client.
-    if (req.headers['content-type']?.startsWith('application/octet-stream')) {
+    // v4 carries binary as base64 text; v3 clients with XHR2 post binary payloads.
+    const v3 = this.socket.protocol === 3;
+    const binaryBody = req.headers['content-type']?.startsWith('application/octet-stream') === true;
+    if (binaryBody && !v3) {
       fail(400, 'INVALID_CONTENT_TYPE', new Error('binary content type on a v4 session'), 'transport error');
       return;
     }
@@ -117,7 +120,7 @@ export class PollingTransport {
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       let packets;
       try {
-        packets = decodePayload(bodyText(body, req.headers['content-type']));
+        packets = v3 ? decodeBodyV3(body, binaryBody, req.headers['content-type']) : decodePayload(bodyText(body, req.headers['content-type']));
       } catch (error) {
         fail(400, 'PARSE_ERROR', error as Error, 'parse error');
         return;
@@ -134,20 +137,28 @@ export class PollingTransport {
 
   /** @internal answers the pending GET with these packets. */
   writeBatch(packets: OutPacket[]): void {
+    const protocol = this.socket.protocol;
     let body = '';
     let callbacks: SendCallback[] | null = null;
     for (let i = 0; i < packets.length; i++) {
       const packet = packets[i]!;
-      if (i > 0) body += SEPARATOR;
-      body += packet.prepared ? packet.prepared.pollingText() : encodeText(packet.type, packet.data);
+      const record = packet.prepared ? packet.prepared.pollingText(protocol) : encodeText(packet.type, packet.data, protocol);
+      // v4 separates records with \x1e; v3 prefixes each with its length.
+      if (protocol === 3) body += lengthPrefixed(record);
+      else body += i > 0 ? SEPARATOR + record : record;
       if (packet.cb) (callbacks ??= []).push(packet.cb);
     }
     this.respond(body, callbacks);
   }
 
+  /** A body of one packet without data (`6` noop, `1` close) in the session's framing. */
+  private single(digit: '1' | '6'): string {
+    return this.socket.protocol === 3 ? lengthPrefixed(digit) : digit;
+  }
+
   /** @internal releases the pending GET with a noop (upgrade in progress). */
   writeNoop(): void {
-    if (this.pendingGet) this.respond('6', null);
+    if (this.pendingGet) this.respond(this.single('6'), null);
   }
 
   /** @internal the session moved to WebSocket: stop carrying packets. */
@@ -158,7 +169,7 @@ export class PollingTransport {
 
   /** @internal the session is over: a waiting GET learns it (noop after a client close). */
   close(reason: string): void {
-    if (this.pendingGet) this.respond(reason === 'transport close' ? '6' : '1', null);
+    if (this.pendingGet) this.respond(this.single(reason === 'transport close' ? '6' : '1'), null);
   }
 
   private respond(body: string, callbacks: SendCallback[] | null): void {
@@ -207,10 +218,15 @@ function bodyText(body: Buffer, contentType: string | undefined): string {
   throw new EngineDecodeError('UNKNOWN_PACKET_TYPE', 'request body is not UTF-8');
 }
 
-function encodeText(type: PacketType, data: string | Uint8Array | undefined): string {
+/** A v3 POST body: a binary payload (`application/octet-stream`) or a text one. */
+function decodeBodyV3(body: Buffer, binary: boolean, contentType: string | undefined): EnginePacket[] {
+  return binary ? decodeBinaryPayloadV3(body) : decodePayloadV3(bodyText(body, contentType));
+}
+
+function encodeText(type: PacketType, data: string | Uint8Array | undefined, protocol: 3 | 4): string {
   if (data === undefined) return TYPE_DIGIT[type];
   if (typeof data === 'string') return TYPE_DIGIT[type] + data;
-  return 'b' + toBuffer(data).toString('base64');
+  return (protocol === 3 ? 'b4' : 'b') + toBuffer(data).toString('base64');
 }
 
 function acceptedEncoding(req: IncomingMessage): 'gzip' | 'deflate' | null {
@@ -260,13 +276,16 @@ export class WebSocketTransport {
   /** @internal */
   onMessage(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-    if (isBinary) {
+    const v3 = this.socket.protocol === 3;
+    if (isBinary && !v3) {
       this.socket.receive(this, { type: 'message', data: bytes });
       return;
     }
     let packet;
     try {
-      packet = decodePacket(bytes.toString('utf8'));
+      // v3 binary frames start with the packet type byte; v3 text may be `b4` + base64.
+      if (isBinary) packet = decodePacketV3(bytes);
+      else packet = v3 ? decodePacketV3(bytes.toString('utf8')) : decodePacket(bytes.toString('utf8'));
     } catch (error) {
       this.socket.parseError(this, error as Error);
       return;
@@ -287,14 +306,15 @@ export class WebSocketTransport {
     if (data === undefined || typeof data === 'string') {
       this.ws.send(data === undefined ? TYPE_DIGIT[type] : TYPE_DIGIT[type] + data, compress === false ? TEXT_PLAIN : TEXT, cb);
     } else {
-      this.ws.send(data, compress === false ? BINARY_PLAIN : BINARY, cb); // RFC 6455 binary frame, no type prefix
+      // RFC 6455 binary frame: the bytes alone in v4, after the type byte in v3.
+      this.ws.send(this.socket.protocol === 3 ? withTypeByte(data) : data, compress === false ? BINARY_PLAIN : BINARY, cb);
     }
   }
 
   /** @internal writes a frame built once for many recipients. */
   writePrepared(packet: PreparedPacket, cb?: SendCallback): void {
     if (this.closed) return;
-    sendPrepared(this.ws, packet.wsFrame(), cb);
+    sendPrepared(this.ws, packet.wsFrame(this.socket.protocol), cb);
   }
 
   /** @internal */

@@ -47,7 +47,9 @@ export type EngineDecodeErrorCode =
   | 'UNKNOWN_PACKET_TYPE'
   | 'INVALID_BASE64'
   | 'TOO_MANY_PACKETS'
-  | 'INVALID_OPEN_PACKET';
+  | 'INVALID_OPEN_PACKET'
+  /** Engine.IO v3 payloads: a record length that is missing, malformed or past the end. */
+  | 'INVALID_LENGTH';
 
 /** The only error the decoders throw, whatever the input. */
 export class EngineDecodeError extends Error {

@@ -33,6 +33,12 @@ export class Client {
     (conn as ClientSession)[kClient] = this;
     conn.on('message', connOnMessage);
     conn.on('close', connOnClose);
+    // Socket.IO protocol v4 (socket.io-client 2, on Engine.IO v3): the connection to the main
+    // namespace is implied; the server connects it without waiting for a CONNECT.
+    if (conn.protocol === 3) {
+      this.connect('/', NO_AUTH);
+      return;
+    }
     // Socket.IO connectTimeout: a connection that joins no namespace in time is closed.
     this.connectTimer = server._timeouts.schedule(server._connectTimeout, () => {
       this.connectTimer = undefined;
@@ -73,6 +79,7 @@ export class Client {
   }
 
   private ondecoded(packet: Packet): void {
+    if (packet.type === PacketType.CONNECT && this.conn.protocol === 3) return this.connectV4(packet.nsp);
     const socket = this.nsps.get(packet.nsp);
     if (!socket && packet.type === PacketType.CONNECT) {
       this.connect(packet.nsp, (packet.data as Record<string, unknown> | undefined) ?? NO_AUTH);
@@ -82,6 +89,21 @@ export class Client {
       // A packet for a namespace not joined, a second CONNECT, or a CONNECT_ERROR from a client.
       this.onParseError(new SocketIODecodeError('INVALID_PAYLOAD', `unexpected packet for namespace ${packet.nsp}`));
     }
+  }
+
+  /**
+   * A Socket.IO v4 CONNECT (`0/chat?token=x,`): the namespace may carry a query, which becomes
+   * the socket's `handshake.auth`, as socket.io serves v2 clients.
+   */
+  private connectV4(nspWithQuery: string): void {
+    const mark = nspWithQuery.indexOf('?');
+    const name = mark === -1 ? nspWithQuery : nspWithQuery.slice(0, mark);
+    if (this.nsps.has(name)) {
+      return this.onParseError(new SocketIODecodeError('INVALID_PAYLOAD', `duplicate CONNECT for ${name}`));
+    }
+    // Own data properties only (fromEntries defines, never assigns): `__proto__` stays a plain key.
+    const auth = mark === -1 ? NO_AUTH : Object.fromEntries(new URLSearchParams(nspWithQuery.slice(mark + 1)));
+    this.connect(name, auth);
   }
 
   private onParseError(err: Error): void {
@@ -99,7 +121,8 @@ export class Client {
       if (this.closed) return;
       if (!nsp) {
         this.doneConnecting(name);
-        this._write(this.server._codec.encode({ type: PacketType.CONNECT_ERROR, nsp: name, data: { message: 'Invalid namespace' } }), {});
+        const data = this.conn.protocol === 3 ? 'Invalid namespace' : { message: 'Invalid namespace' };
+        this._write(this.server._codec.encode({ type: PacketType.CONNECT_ERROR, nsp: name, data }), {});
         return;
       }
       void nsp._add(this, auth, (socket) => {
@@ -120,6 +143,11 @@ export class Client {
 
   /** @internal A middleware refused the connection. */
   _refuse(nsp: string, err: ExtendedError): void {
+    // Socket.IO v4 clients expect the error itself (its data, else its message), not an object.
+    if (this.conn.protocol === 3) {
+      this._write(this.server._codec.encode({ type: PacketType.CONNECT_ERROR, nsp, data: err.data ?? err.message }), {});
+      return;
+    }
     const data: { message: string; data?: unknown } = { message: err.message };
     if (err.data !== undefined) data.data = err.data;
     this._write(this.server._codec.encode({ type: PacketType.CONNECT_ERROR, nsp, data }), {});

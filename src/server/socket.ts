@@ -412,6 +412,8 @@ export class Socket<
   _onconnect(): void {
     this.connected = true;
     void this.join(this.id);
+    // Socket.IO v4 (v2 clients): a CONNECT without payload; the client knows no server-side sid.
+    if (this.client.conn.protocol === 3) return this.writePacket({ type: PacketType.CONNECT, nsp: this.nsp.name }, NO_FLAGS);
     const data = this.pid ? { sid: this.id, pid: this.pid } : { sid: this.id };
     this.writePacket({ type: PacketType.CONNECT, nsp: this.nsp.name, data }, NO_FLAGS);
   }
