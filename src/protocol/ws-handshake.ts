@@ -197,24 +197,26 @@ export interface UpgradeResponseLike {
 }
 
 /**
- * Client-side checks of the server's handshake response (RFC 6455 §4.1, "the client MUST validate").
- * Returns an error message, or null when the response is acceptable. The extension header is
- * checked separately by the extension negotiation.
+ * Client-side checks of the server's handshake response (RFC 6455 §4.1, "the client MUST validate"),
+ * in `ws`'s order and with its messages: the `Upgrade` header, the accept key, then the
+ * subprotocol. Returns an error message, or null when the response is acceptable. The extension
+ * header is checked separately by the extension negotiation. (Node's HTTP client only reports an
+ * upgrade for a 101 answer, so the status and the `Connection` header are not looked at again.)
  *
  * @example
  * const problem = checkUpgradeResponse(res, key, offeredProtocols);
  */
 export function checkUpgradeResponse(res: UpgradeResponseLike, key: string, offeredProtocols: readonly string[]): string | null {
-  if (res.statusCode !== 101) return `Unexpected server response: ${res.statusCode}`;
   const headers = res.headers;
-  if (!hasToken(headerValue(headers, 'upgrade'), 'websocket')) return 'Invalid Upgrade header';
-  if (!hasToken(headerValue(headers, 'connection'), 'upgrade')) return 'Invalid Connection header';
+  if (headerValue(headers, 'upgrade')?.toLowerCase() !== 'websocket') return 'Invalid Upgrade header';
   if (headerValue(headers, 'sec-websocket-accept') !== acceptKey(key)) return 'Invalid Sec-WebSocket-Accept header';
   const protocol = headerValue(headers, 'sec-websocket-protocol');
   if (protocol !== undefined) {
     if (offeredProtocols.length === 0) return 'Server sent a subprotocol but none was requested';
     if (!offeredProtocols.includes(protocol)) return 'Server sent an invalid subprotocol';
+  } else if (offeredProtocols.length > 0) {
+    // RFC 6455 §4.1 lets a client go on without one; ws fails, and so do we, to behave the same.
+    return 'Server sent no subprotocol';
   }
-  // RFC 6455 §4.1: no protocol header means the server chose none, which browsers accept too.
   return null;
 }

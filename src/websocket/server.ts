@@ -262,7 +262,6 @@ export class WebSocketServer extends EventEmitter implements ConnectionTracker {
         settings: this._settings,
         tracker: this,
         deflate: deflate !== null ? { params: deflate.params, options: this._deflateOptions! } : undefined,
-        extensions: deflate?.response ?? '',
       };
       if (protocol !== undefined) attach.protocol = protocol;
       ws._setSocket(socket, head, attach);

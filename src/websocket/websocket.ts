@@ -139,7 +139,6 @@ export interface AttachOptions {
   tracker?: ConnectionTracker;
   deflate?: { params: DeflateParams; options: PerMessageDeflateOptions } | undefined;
   protocol?: string;
-  extensions?: string;
 }
 
 const DEFAULT_CLOSE_TIMEOUT = 30_000;
@@ -346,7 +345,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   get protocol(): string {
     return this._protocol;
   }
-  /** The negotiated extensions header value, or ''. */
+  /** The names of the negotiated extensions ('permessage-deflate'), or ''. */
   get extensions(): string {
     return this._extensions;
   }
@@ -384,7 +383,8 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     this._settings = settings;
     this._tracker = options.tracker ?? null;
     this._protocol = options.protocol ?? '';
-    this._extensions = options.extensions ?? '';
+    // As ws: the names of the negotiated extensions, not the parameters.
+    this._extensions = options.deflate !== undefined ? 'permessage-deflate' : '';
     if (options.deflate !== undefined) {
       this._deflate = new PerMessageDeflate(options.deflate.params, options.isServer, {
         ...options.deflate.options,
@@ -989,11 +989,9 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
         return;
       }
       if (this.listenerCount('unexpected-response') > 0) {
-        this._request = null;
-        cancelDeadline(this._handshakeDeadline);
+        // As ws: the listener owns the outcome (read the body, then close() or terminate(), which
+        // report 'error' then 'close'); until then the handshake timeout still runs.
         this.emit('unexpected-response', request, res);
-        this._readyState = CLOSED;
-        this.emit('close', CLOSE_ABNORMAL, EMPTY);
       } else {
         res.resume();
         this._abortHandshake(new Error(`Unexpected server response: ${res.statusCode}`));
@@ -1009,23 +1007,12 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
         socket.destroy();
         return;
       }
-      const problem = checkUpgradeResponse(res, key, protocols);
-      if (problem !== null) {
+      const problem = checkUpgradeResponse(res, key, protocols) ?? extensionProblem(headerValue(res.headers, 'sec-websocket-extensions'), deflateOptions);
+      if (typeof problem === 'string') {
         socket.destroy();
         return this._abortHandshake(new Error(problem));
       }
-      let deflate: AttachOptions['deflate'];
-      const extensionHeader = headerValue(res.headers, 'sec-websocket-extensions');
-      if (extensionHeader !== undefined) {
-        try {
-          if (deflateOptions === null) throw new Error('Server sent a Sec-WebSocket-Extensions header but no extension was requested');
-          const params = acceptDeflateResponse(parseExtensions(extensionHeader), deflateOptions);
-          if (params !== null) deflate = { params, options: deflateOptions };
-        } catch (error) {
-          socket.destroy();
-          return this._abortHandshake(error instanceof Error ? error : new Error(String(error)));
-        }
-      }
+      const deflate: AttachOptions['deflate'] = problem === null ? undefined : { params: problem.params, options: deflateOptions! };
       this._request = null;
       cancelDeadline(this._handshakeDeadline);
       this._handshakeDeadline = null;
@@ -1034,7 +1021,6 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
         settings,
         deflate,
         protocol: headerValue(res.headers, 'sec-websocket-protocol') ?? '',
-        extensions: deflate !== undefined ? extensionHeader! : '',
       });
       this.emit('open');
     });
@@ -1049,10 +1035,11 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     this._handshakeDeadline = null;
     this._readyState = CLOSING;
     request?.destroy();
-    // Report asynchronously so listeners added right after the constructor see it.
+    // Report asynchronously so listeners added right after the constructor see it; 'error' while
+    // CLOSING, then 'close' once CLOSED, as ws.
     process.nextTick(() => {
-      this._readyState = CLOSED;
       if (this.listenerCount('error') > 0) this.emit('error', error);
+      this._readyState = CLOSED;
       this.emit('close', CLOSE_ABNORMAL, EMPTY);
     });
   }
@@ -1071,6 +1058,32 @@ for (const name of ['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'p
 for (const name of ['onopen', 'onerror', 'onclose', 'onmessage', 'addEventListener', 'removeEventListener']) {
   const inherited = Object.getOwnPropertyDescriptor(WhatwgEventTarget.prototype, name)!;
   Object.defineProperty(WebSocket.prototype, name, { ...inherited, enumerable: true, configurable: true });
+}
+
+/**
+ * The client's check of `Sec-WebSocket-Extensions` in a 101 answer (RFC 7692 §7.1: fail on anything
+ * not offered), with ws's messages. Returns a message, null for no extension, or what was agreed.
+ */
+function extensionProblem(
+  header: string | undefined,
+  offered: PerMessageDeflateOptions | null,
+): string | null | { params: DeflateParams } {
+  if (header === undefined) return null;
+  if (offered === null) return 'Server sent a Sec-WebSocket-Extensions header but no extension was requested';
+  let extensions: ReturnType<typeof parseExtensions>;
+  try {
+    extensions = parseExtensions(header);
+  } catch {
+    return 'Invalid Sec-WebSocket-Extensions header';
+  }
+  if (extensions.length === 0) return 'Invalid Sec-WebSocket-Extensions header';
+  if (extensions.some((extension) => extension.name !== 'permessage-deflate')) return 'Server indicated an extension that was not requested';
+  try {
+    const params = acceptDeflateResponse(extensions, offered);
+    return params === null ? null : { params };
+  } catch {
+    return 'Invalid Sec-WebSocket-Extensions header';
+  }
 }
 
 function notOpenError(readyState: number): Error {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,4 +137,82 @@ test('descriptors: constants, attributes and on<event> handlers have the same sh
     (WebSocket as unknown as { OPEN: number }).OPEN = 5;
   }, TypeError);
   assert.equal(WebSocket.OPEN, 1);
+});
+
+/** A TCP server answering every upgrade request with `respond(key)`: a hand-made handshake response. */
+async function craftedServer(t: { after(fn: () => unknown): void }): Promise<{ port: number; respond: (fn: (key: string) => string) => void }> {
+  let responder: (key: string) => string = () => 'HTTP/1.1 500 No\r\nContent-Length: 0\r\n\r\n';
+  const server = net.createServer((socket) => {
+    let head = '';
+    socket.on('error', () => {});
+    socket.on('data', (chunk) => {
+      head += chunk.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      const key = /sec-websocket-key: *(\S+)/i.exec(head)?.[1] ?? '';
+      socket.write(responder(key));
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  return { port: (server.address() as net.AddressInfo).port, respond: (fn) => (responder = fn) };
+}
+
+/** The client's events up to 'close', with the readyState each one saw. */
+function observe(ws: AnyWebSocket): Promise<string[]> {
+  const events: string[] = [];
+  ws.on('open', () => events.push(`open ${ws.readyState}`));
+  ws.on('error', (error: Error) => events.push(`error ${ws.readyState} ${error.message}`));
+  return new Promise((resolve) => ws.on('close', (code: number) => resolve([...events, `close ${ws.readyState} ${code}`])));
+}
+
+test('handshake failures: the same errors, in the same order of checks, with the same events as ws', async (t) => {
+  const { port, respond } = await craftedServer(t);
+  const accept = (key: string): string => createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
+  const ok = (key: string, extra = ''): string =>
+    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept(key)}\r\n${extra}\r\n`;
+  const cases: Array<[string, (key: string) => string, unknown[], object]> = [
+    ['Upgrade checked before the accept key', () => 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: nope\r\n\r\n', [], {}],
+    ['wrong accept key', () => 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: nope\r\n\r\n', [], {}],
+    ['no Connection header', (key) => `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: ${accept(key)}\r\n\r\n`, [], { perMessageDeflate: false }],
+    ['subprotocol not offered', (key) => ok(key, 'Sec-WebSocket-Protocol: other\r\n'), ['chat'], {}],
+    ['subprotocol when none offered', (key) => ok(key, 'Sec-WebSocket-Protocol: chat\r\n'), [], {}],
+    ['no subprotocol chosen', (key) => ok(key), ['chat'], {}],
+    ['extensions not offered', (key) => ok(key, 'Sec-WebSocket-Extensions: permessage-deflate\r\n'), [], { perMessageDeflate: false }],
+    ['unknown extension', (key) => ok(key, 'Sec-WebSocket-Extensions: x-foo\r\n'), [], {}],
+    ['malformed extensions', (key) => ok(key, 'Sec-WebSocket-Extensions: permessage-deflate;;\r\n'), [], {}],
+    ['bad deflate parameter', (key) => ok(key, 'Sec-WebSocket-Extensions: permessage-deflate; foo=1\r\n'), [], {}],
+    ['client_max_window_bits without a value in an answer', (key) => ok(key, 'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n'), [], {}],
+    ['not 101', () => 'HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n', [], {}],
+  ];
+  for (const [name, response, protocols, options] of cases) {
+    respond(response);
+    const seen: string[][] = [];
+    for (const [, Client] of clients) seen.push(await observe(new Client(`ws://127.0.0.1:${port}`, protocols, options)));
+    assert.match(seen[0]!.join('|'), /^error 2 .*\|close 3 1006$/, `${name}: ws fails`);
+    assert.deepEqual(seen[1], seen[0], name);
+  }
+});
+
+test('close() while connecting, also inside unexpected-response: error (CLOSING) then close (CLOSED, 1006), as ws', async (t) => {
+  const { port, respond } = await craftedServer(t);
+  respond(() => 'HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\n\r\nnope');
+  for (const scenario of ['right away', 'in unexpected-response', 'terminate in unexpected-response']) {
+    const seen: string[][] = [];
+    for (const [, Client] of clients) {
+      const ws = new Client(`ws://127.0.0.1:${port}`);
+      const events = observe(ws);
+      if (scenario === 'right away') ws.close();
+      else {
+        ws.on('unexpected-response', (_req: http.ClientRequest, res: http.IncomingMessage) => {
+          assert.equal(res.statusCode, 401);
+          if (scenario.startsWith('terminate')) ws.terminate();
+          else ws.close();
+        });
+      }
+      seen.push(await events);
+    }
+    assert.deepEqual(seen[0], ['error 2 WebSocket was closed before the connection was established', 'close 3 1006'], `ws, ${scenario}`);
+    assert.deepEqual(seen[1], seen[0], scenario);
+  }
 });
