@@ -3,7 +3,7 @@ import { PacketType, SocketIODecodeError, type Packet } from '../protocol/socket
 import type { PacketDecoder } from './codec.js';
 import type { BroadcastFlags, SocketId } from './adapter.js';
 import type { EngineSocket, PreparedMessage } from './engine.js';
-import { sendPrepared } from './engine.js';
+import { canWriteNow, sendPrepared } from './engine.js';
 import type { ExtendedError } from './namespace.js';
 import type { Server } from './server.js';
 import type { DisconnectReason, Socket } from './socket.js';
@@ -172,7 +172,7 @@ export class Client {
   _write(parts: (string | Uint8Array)[], flags: BroadcastFlags): void {
     const conn = this.conn;
     if (conn.readyState !== 'open') return;
-    if (flags.volatile && conn.transport.writable === false) return;
+    if (flags.volatile && !canWriteNow(conn)) return;
     const opts = { compress: flags.compress !== false };
     for (let i = 0; i < parts.length; i++) conn.send(parts[i]!, opts);
   }
@@ -181,7 +181,7 @@ export class Client {
   _writePrepared(prepared: PreparedMessage[], flags: BroadcastFlags): void {
     const conn = this.conn;
     if (conn.readyState !== 'open') return;
-    if (flags.volatile && conn.transport.writable === false) return;
+    if (flags.volatile && !canWriteNow(conn)) return;
     const compress = flags.compress !== false;
     for (let i = 0; i < prepared.length; i++) sendPrepared(conn, prepared[i], compress);
   }

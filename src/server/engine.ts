@@ -19,6 +19,16 @@ export function prepareMessage(engine: Engine, data: string | Uint8Array): Prepa
   return engine.prepare(data);
 }
 
+/**
+ * Whether a volatile packet goes out: only when the transport can write it at once, that is a
+ * polling GET is waiting or the WebSocket has nothing buffered, and nothing is queued before it
+ * (socket.io's rule: of several volatile packets in a row only the first leaves, and one right
+ * after a regular packet is dropped).
+ */
+export function canWriteNow(socket: EngineSocket): boolean {
+  return socket.transport.writable && socket.bufferedAmount === 0;
+}
+
 /** Writes a message prepared by {@link prepareMessage}. */
 export function sendPrepared(socket: EngineSocket, prepared: PreparedMessage, _compress: boolean): void {
   socket.sendPrepared(prepared);

@@ -104,8 +104,11 @@ for (const mode of Object.keys(TRANSPORT_MODES) as TransportMode[]) {
       sockets[0]!.local.emit('n', 4);
       await until(() => got[0]!.length === 3 && got[1]!.length === 3);
       if (mode !== 'polling') {
-        // volatile: dropped only when the transport cannot write right now; a ready WebSocket can
+        // volatile: dropped only when the transport cannot write right now; an idle WebSocket can
+        // (one at a time: a second volatile packet queued behind the first would be dropped)
+        await until(() => sockets.every((s) => s.conn.bufferedAmount === 0));
         sockets[0]!.volatile.emit('n', 5);
+        await until(() => got[0]!.includes(5));
         h.io.volatile.emit('n', 6);
         await until(() => got[0]!.includes(6) && got[1]!.includes(6));
       }

@@ -261,3 +261,69 @@ describe('protocol violations on a polling session end it cleanly: what was queu
     assert.deepEqual(disconnected, ['parse error']);
   });
 });
+
+describe('volatile packets go out only when the transport can write them at once', () => {
+  for (const mode of ['polling', 'websocket'] as const) {
+    /** A connected pair, idle: nothing queued, and on polling a GET waiting. */
+    async function idle(t: Parameters<typeof setup>[0]) {
+      const h = await setup(t, {}, mode);
+      const c = h.client();
+      const [socket] = await once<[Socket]>(h.io, 'connection');
+      await once(c, 'connect');
+      await until(() => socket.conn.transport.writable && socket.conn.bufferedAmount === 0);
+      const received: unknown[] = [];
+      c.on('ev', (n: unknown) => received.push(n instanceof ArrayBuffer || Buffer.isBuffer(n) ? 'bin' : n));
+      /** Waits for a regular marker emitted after the packets under test (delivery is ordered). */
+      const settle = async () => {
+        const end = once(c, 'end');
+        socket.emit('end');
+        await end;
+        return received;
+      };
+      return { h, c, socket, settle };
+    }
+
+    test(`${mode}: a volatile event on an idle connection is delivered`, async (t) => {
+      const { socket, settle } = await idle(t);
+      socket.volatile.emit('ev', 1);
+      assert.deepEqual(await settle(), [1]);
+    });
+
+    test(`${mode}: of consecutive volatile events only the first goes out (text and binary)`, async (t) => {
+      const { socket, settle } = await idle(t);
+      socket.volatile.emit('ev', Buffer.from([1, 2, 3]));
+      socket.volatile.emit('ev', Buffer.from([4, 5, 6]));
+      socket.volatile.emit('ev', 3);
+      assert.deepEqual(await settle(), ['bin']);
+    });
+
+    test(`${mode}: a volatile event right after a regular one is dropped; regular ones after it are not`, async (t) => {
+      const { socket, settle } = await idle(t);
+      socket.emit('ev', 1);
+      socket.volatile.emit('ev', 2);
+      socket.emit('ev', 3);
+      assert.deepEqual(await settle(), [1, 3]);
+    });
+
+    test(`${mode}: volatile broadcasts follow the same rule per recipient`, async (t) => {
+      const { h, settle } = await idle(t);
+      h.io.volatile.emit('ev', Buffer.from([1]));
+      h.io.volatile.emit('ev', Buffer.from([2]));
+      assert.deepEqual(await settle(), ['bin']);
+    });
+  }
+
+  test('during the connection handler: the CONNECT answer is queued, so a volatile event after a regular one is dropped', async (t) => {
+    const h = await setup(t, {}, 'polling');
+    h.io.on('connection', (socket) => {
+      socket.emit('ev', 'data');
+      socket.volatile.emit('ev', 'data');
+      socket.emit('end');
+    });
+    const c = h.client();
+    let count = 0;
+    c.on('ev', () => count++);
+    await once(c, 'end');
+    assert.equal(count, 1);
+  });
+});
