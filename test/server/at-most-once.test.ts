@@ -168,7 +168,7 @@ test('connection state recovery carries the window: a re-send after reconnecting
 });
 
 test('large replies: the retained answers stay within retryWindow.maxBytes, and expire after maxAge', async (t) => {
-  const h = await setup(t, { retryWindow: { maxBytes: 250_000, maxAge: 300 } });
+  const h = await setup(t, { retryWindow: { maxBytes: 250_000, maxAge: 2000 } });
   const sockets: Socket[] = [];
   const runs: number[] = [];
   h.io.on('connection', (s) => {
@@ -187,6 +187,6 @@ test('large replies: the retained answers stay within retryWindow.maxBytes, and 
   await delay(50);
   assert.equal(acks.length, 21);
   assert.equal(runs.length, 20);
-  await until(() => recent.bytes === 0, 2000);
+  await until(() => recent.bytes === 0, 8000);
   assert.equal(recent.size, 0, 'every answered id expired');
 });
