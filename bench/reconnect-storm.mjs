@@ -5,6 +5,7 @@
 //
 // Usage: node bench/reconnect-storm.mjs [--clients 2000,5000] [--runs 1] [--only socket.io|switchboard]
 //        [--ours path/to/server/index.(js|ts)]   (default: dist/esm/server, else src through tsx)
+// (--only writes bench/results/reconnect-storm.partial.json, so a one-sided run does not replace both.)
 //
 // To be fair to a server that starts slowly (ours from src compiles on start), the replacement
 // server is started and loaded before the kill and only told to listen right after it, so both
@@ -25,11 +26,22 @@ const arg = (name, fallback) => {
   const i = process.argv.indexOf('--' + name);
   return i === -1 ? fallback : process.argv[i + 1];
 };
-const role = arg('role', 'main');
 
-if (role === 'server') await serverRole();
-else if (role === 'clients') await clientsRole();
-else await main();
+// Run as a script: the orchestrator, or (with --role) one of the children it forks of this file.
+// Imported (bench/run.mjs), only reconnectStormSuite is used.
+if (process.argv[1] === SELF) {
+  const role = arg('role', 'main');
+  if (role === 'server') await serverRole();
+  else if (role === 'clients') await clientsRole();
+  else {
+    await reconnectStormSuite({
+      sizes: String(arg('clients', '2000,5000')).split(',').map(Number),
+      runs: Number(arg('runs', 1)),
+      only: arg('only', null),
+      module: arg('ours', null) ?? undefined,
+    });
+  }
+}
 
 // ---- server child: load, report ready, listen when told, count refusals ----
 async function serverRole() {
@@ -119,8 +131,6 @@ async function freePort() {
 }
 
 function oursModule() {
-  const given = arg('ours', null);
-  if (given) return given;
   return oursPath('server') ?? fileURLToPath(new URL('../src/server/index.ts', import.meta.url));
 }
 
@@ -170,13 +180,10 @@ async function storm(impl, n, module) {
   return result;
 }
 
-async function main() {
-  const sizes = String(arg('clients', '2000,5000')).split(',').map(Number);
-  const runs = Number(arg('runs', 1));
-  const only = arg('only', null);
-  const module = oursModule();
+/** Runs the storm for each size and implementation; writes bench/results/reconnect-storm[.partial].json. */
+export async function reconnectStormSuite({ sizes = [2000, 5000], runs = 1, only = null, module = oursModule(), partial = false } = {}) {
   const impls = ['socket.io', 'switchboard'].filter((i) => !only || i === only);
-  console.log('Reconnect storm: N socket.io-client sockets (websocket, default reconnection) from one address; server SIGKILLed, a loaded replacement listens on the same port');
+  console.log('\nReconnect storm: N socket.io-client sockets (websocket, default reconnection) from one address; server SIGKILLed, a loaded replacement listens on the same port');
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; switchboard from ${module}`);
   const rows = [];
   for (const n of sizes) {
@@ -196,6 +203,8 @@ async function main() {
   }
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
-  writeFileSync(`${dir}reconnect-storm.json`, JSON.stringify({ date: new Date().toISOString(), node: process.version, module, rows }, null, 2) + '\n');
-  console.log('\nresults written to bench/results/reconnect-storm.json');
+  const file = `reconnect-storm${partial || only ? '.partial' : ''}.json`;
+  writeFileSync(`${dir}${file}`, JSON.stringify({ date: new Date().toISOString(), node: process.version, module, rows }, null, 2) + '\n');
+  console.log(`\nresults written to bench/results/${file}`);
+  return rows;
 }
