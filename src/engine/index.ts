@@ -18,6 +18,7 @@ export {
   type EngineSocketEvents,
   type SendOptions,
   type SendCallback,
+  type CreatedPacket,
 } from './socket.js';
 export { PollingTransport, WebSocketTransport, type Transport } from './transports.js';
 export type { CorsOptions, OriginMatcher } from './cors.js';

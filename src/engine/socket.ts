@@ -25,7 +25,7 @@ export interface EngineSocketEvents {
   upgrade: [transport: Transport];
   drain: [];
   packet: [packet: EnginePacket];
-  packetCreate: [packet: EnginePacket];
+  packetCreate: [packet: CreatedPacket];
   heartbeat: [];
 }
 
@@ -35,6 +35,13 @@ export interface SendOptions {
 }
 
 export type SendCallback = (err?: Error) => void;
+
+/**
+ * A packet as `packetCreate` reports it, with engine.io's `options`: `compress`, and for a text
+ * message prepared once for many recipients (a broadcast) the WebSocket frame built for it,
+ * `wsPreEncodedFrame` (an array of buffers that together are the frame).
+ */
+export type CreatedPacket = EnginePacket & { options: { compress: boolean; wsPreEncodedFrame?: Buffer[] } };
 
 /**
  * A message encoded once for many recipients: the WebSocket frame and the polling text are
@@ -185,9 +192,9 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
   }
 
   /** Sends a message prepared once with `engine.prepare(data)`; no per-recipient encoding. */
-  sendPrepared(packet: PreparedPacket, cb?: SendCallback): void {
+  sendPrepared(packet: PreparedPacket, options?: SendOptions, cb?: SendCallback): void {
     if (this.readyState !== 'open' || !this.admit(packet.byteLength)) return;
-    this.announce('message', packet.data);
+    this.announce('message', packet.data, options?.compress, packet);
     if (this.writeBuffer === null && this.transport.name === 'websocket') {
       this.transport.writePrepared(packet, cb);
     } else {
@@ -230,7 +237,7 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
     if (this.readyState !== 'open') return;
     const size = data === undefined ? 1 : typeof data === 'string' ? data.length + 1 : data.byteLength;
     if (!this.admit(size)) return;
-    this.announce(type, data);
+    this.announce(type, data, compress);
     if (this.writeBuffer === null && this.transport.name === 'websocket') {
       this.transport.write(type, data, compress, cb);
     } else {
@@ -239,9 +246,11 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
     this.checkBuffered();
   }
 
-  private announce(type: PacketType, data: string | Uint8Array | undefined): void {
+  private announce(type: PacketType, data: string | Uint8Array | undefined, compress?: boolean, prepared?: PreparedPacket): void {
     if (this.listenerCount('packetCreate') > 0) {
-      this.emit('packetCreate', (data === undefined ? { type } : { type, data }) as EnginePacket);
+      const options: CreatedPacket['options'] = { compress: compress !== false };
+      if (prepared && typeof data === 'string') options.wsPreEncodedFrame = [prepared.wsFrame().frame];
+      this.emit('packetCreate', (data === undefined ? { type, options } : { type, data, options }) as CreatedPacket);
     }
   }
 

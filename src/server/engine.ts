@@ -29,7 +29,10 @@ export function canWriteNow(socket: EngineSocket): boolean {
   return socket.transport.writable && socket.bufferedAmount === 0;
 }
 
+const COMPRESS = Object.freeze({ compress: true });
+const NO_COMPRESS = Object.freeze({ compress: false });
+
 /** Writes a message prepared by {@link prepareMessage}. */
-export function sendPrepared(socket: EngineSocket, prepared: PreparedMessage, _compress: boolean): void {
-  socket.sendPrepared(prepared);
+export function sendPrepared(socket: EngineSocket, prepared: PreparedMessage, compress: boolean): void {
+  socket.sendPrepared(prepared, compress ? COMPRESS : NO_COMPRESS);
 }

@@ -458,7 +458,7 @@ test('prepared packets: one encoding shared by polling recipients; packet, packe
   for (const sid of sids) {
     assert.equal((await request(h.port, 'GET', h.url(`EIO=4&transport=polling&sid=${sid}`))).body, 'bBwc=');
   }
-  assert.deepEqual(created, [{ type: 'message', data: new Uint8Array([7, 7]) }]);
+  assert.deepEqual(created, [{ type: 'message', data: new Uint8Array([7, 7]), options: { compress: true } }]);
 
   const received: unknown[] = [];
   sessions[1]!.on('packet', (p) => received.push(p));

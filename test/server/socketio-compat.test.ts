@@ -327,3 +327,41 @@ describe('volatile packets go out only when the transport can write them at once
     assert.equal(count, 1);
   });
 });
+
+describe('packetCreate on socket.conn', () => {
+  test('carries options.compress: true by default, false after compress(false)', async (t) => {
+    const h = await setup(t);
+    const c = h.client('/chat');
+    const [socket] = await once<[Socket]>(h.io.of('/chat'), 'connection');
+    await once(c, 'connect');
+    const created: { type: string; data?: unknown; options: { compress: boolean } }[] = [];
+    socket.conn.on('packetCreate', (packet) => created.push(packet));
+    socket.emit('woot', 'hi');
+    socket.compress(false).emit('woot', 'quiet');
+    assert.deepEqual(
+      created.map((p) => [p.type, p.data, p.options.compress]),
+      [
+        ['message', '2/chat,["woot","hi"]', true],
+        ['message', '2/chat,["woot","quiet"]', false],
+      ],
+    );
+  });
+
+  test('a broadcast carries the WebSocket frame it prepared once, as options.wsPreEncodedFrame', async (t) => {
+    const h = await setup(t);
+    const c = h.client('/chat');
+    const [socket] = await once<[Socket]>(h.io.of('/chat'), 'connection');
+    await once(c, 'connect');
+    const created = once<[{ data: string; options: { compress: boolean; wsPreEncodedFrame?: Buffer[] } }]>(socket.conn, 'packetCreate');
+    const got = once(c, 'woot');
+    h.io.of('/chat').compress(false).emit('woot', 'hi');
+    const [packet] = await created;
+    assert.ok(Array.isArray(packet.options.wsPreEncodedFrame));
+    assert.equal(packet.options.compress, false);
+    const frame = Buffer.concat(packet.options.wsPreEncodedFrame!);
+    // RFC 6455 §5.2: FIN + text opcode, unmasked, 7-bit length; the payload is the Engine.IO packet.
+    assert.equal(frame[0], 0x81);
+    assert.equal(frame.subarray(2).toString(), '4' + packet.data);
+    assert.deepEqual(await got, ['hi']);
+  });
+});
