@@ -24,6 +24,10 @@ export interface BackoffOptions {
   randomizationFactor?: number;
 }
 
+/**
+ * Reconnection delays: exponential backoff with jitter. Attempt n waits about
+ * `reconnectionDelay · 2^n`, capped at `reconnectionDelayMax` and spread by `randomizationFactor`.
+ */
 export class Backoff {
   attempts = 0;
   readonly opts: BackoffOptions;
@@ -45,6 +49,7 @@ export class Backoff {
     return Math.floor(ms); // ≥ 0: base > 0, jitter ≤ 1, and a reflected value stays ≥ 0
   }
 
+  /** Starts over from the first delay (after a successful reconnection). */
   reset(): void {
     this.attempts = 0;
   }

@@ -12,8 +12,10 @@ export interface DefaultEventsMap {
   [event: string]: (...args: any[]) => void;
 }
 
+/** The event names of an events map. */
 export type EventNames<Map extends EventsMap> = keyof Map & string;
 
+/** The arguments of event `Ev` in an events map. */
 export type EventParams<Map extends EventsMap, Ev extends EventNames<Map>> = Parameters<Map[Ev]>;
 
 type FallbackToUntypedListener<T> = [T] extends [never] ? (...args: any[]) => void | Promise<void> : T;
@@ -35,6 +37,7 @@ export type PrependTimeoutError<T extends any[]> = {
   [K in keyof T]: T[K] extends (...args: infer Params) => infer Result ? (err: Error, ...args: Params) => Result : T[K];
 };
 
+/** An events map whose acknowledgement callbacks receive an error first, as after `timeout()`. */
 export type DecorateAcknowledgements<E> = {
   [K in keyof E]: E[K] extends (...args: infer Params) => infer Result ? (...args: PrependTimeoutError<Params>) => Result : E[K];
 };
@@ -61,6 +64,7 @@ export class Emitter<
   // No prototype: an event called "__proto__" is just another key.
   #listeners: Record<string, Listener[]> = Object.create(null);
 
+  /** Adds a listener of `event`, a reserved event or one the other side emits. */
   on<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
     event: Ev,
     listener: ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>,
@@ -69,6 +73,7 @@ export class Emitter<
     return this;
   }
 
+  /** Like `on`, for the next time only. */
   once<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
     event: Ev,
     listener: ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>,
@@ -93,6 +98,7 @@ export class Emitter<
     return this;
   }
 
+  /** Calls the listeners of `event` with `args`. */
   emit<Ev extends EventNames<EmitEvents>>(event: Ev, ...args: EventParams<EmitEvents, Ev>): this {
     return this.emitReserved(event as any, ...(args as any));
   }
@@ -104,12 +110,14 @@ export class Emitter<
     return this;
   }
 
+  /** A copy of the listeners of `event`. */
   listeners<Ev extends ReservedOrUserEventNames<ReservedEvents, ListenEvents>>(
     event: Ev,
   ): ReservedOrUserListener<ReservedEvents, ListenEvents, Ev>[] {
     return (this.#listeners[event]?.slice() ?? []) as any;
   }
 
+  /** Whether `event` has any listener. */
   hasListeners(event: string): boolean {
     return !!this.#listeners[event]?.length;
   }
@@ -117,7 +125,12 @@ export class Emitter<
 
 // Aliases socket.io-client also offers, shared on the prototype (no per-instance cost).
 export interface Emitter<ListenEvents, EmitEvents, ReservedEvents> {
+  /** Same as `off`. */
   removeListener: Emitter<ListenEvents, EmitEvents, ReservedEvents>['off'];
+  /**
+   * Same as `off`: without a listener, removes every listener of the event; without arguments, all
+   * of them.
+   */
   removeAllListeners: Emitter<ListenEvents, EmitEvents, ReservedEvents>['off'];
 }
 const proto = Emitter.prototype;

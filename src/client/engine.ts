@@ -17,6 +17,7 @@ import {
   type TransportSink,
 } from './transports.js';
 
+/** The transports of Engine.IO: HTTP long-polling and WebSocket. */
 export type TransportName = 'polling' | 'websocket';
 
 /** Engine.IO client options (socket.io-client's names). */
@@ -283,6 +284,7 @@ export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSi
     this.flush();
   }
 
+  /** Sends what is buffered, if the transport can take it now. */
   flush(): void {
     const buffer = this.writeBuffer;
     if (this.readyState === 'closed' || !this.transport.writable || this.upgrading || !buffer.length) return;

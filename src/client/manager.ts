@@ -37,15 +37,25 @@ export interface ManagerOptions extends EngineOptions, DecoderOptions {
   parser?: ParserModule;
 }
 
+/** The events a Manager (one connection shared by the sockets of its namespaces) emits. */
 export interface ManagerReservedEvents {
+  /** The connection opened. */
   open: () => void;
+  /** A connection attempt failed. */
   error: (err: Error) => void;
+  /** The server's heartbeat arrived. */
   ping: () => void;
+  /** A Socket.IO packet arrived, for any namespace. */
   packet: (packet: Packet) => void;
+  /** The connection closed; reconnection follows unless it was closed on purpose. */
   close: (reason: string, description?: unknown) => void;
+  /** Every reconnection attempt (`reconnectionAttempts`) failed; no more will be made. */
   reconnect_failed: () => void;
+  /** A reconnection attempt starts (counting from 1). */
   reconnect_attempt: (attempt: number) => void;
+  /** A reconnection attempt failed. */
   reconnect_error: (err: Error) => void;
+  /** The connection is back, after `attempt` attempts. */
   reconnect: (attempt: number) => void;
 }
 
@@ -243,6 +253,7 @@ export interface Manager<ListenEvents extends EventsMap = DefaultEventsMap, Emit
   connect(callback?: (err?: Error) => void): this;
   /** Closes the connection and stops reconnecting (same as `close()`). */
   disconnect(): void;
+  /** Same as `disconnect()`. */
   close(): void;
   reconnection: Accessor<boolean>;
   reconnectionAttempts: Accessor<number>;

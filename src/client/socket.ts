@@ -18,6 +18,7 @@ import {
 } from './emitter.js';
 import type { Manager } from './manager.js';
 
+/** Options of one namespace's socket (`io(url, options)` takes them with the Manager's). */
 export interface SocketOptions {
   /** Sent with the namespace CONNECT packet: an object, or a function called on every (re)connection. */
   auth?: Record<string, unknown> | ((cb: (data: Record<string, unknown>) => void) => void);
@@ -51,12 +52,20 @@ export interface SocketOptions {
   ackTimeout?: number;
 }
 
+/** The events a client socket emits itself. */
 export interface SocketReservedEvents {
+  /** Connected to the namespace (again, after a reconnection). */
   connect: () => void;
+  /**
+   * The connection or the namespace refused: a middleware's `next(err)` arrives with its message
+   * and `data`.
+   */
   connect_error: (err: Error & { data?: unknown }) => void;
+  /** Disconnected; `reason` says why, and whether the client will reconnect by itself. */
   disconnect: (reason: DisconnectReason, description?: unknown) => void;
 }
 
+/** Why a client socket disconnected. */
 export type DisconnectReason =
   | 'io server disconnect'
   | 'io client disconnect'
@@ -112,6 +121,10 @@ export class Socket<
   connected = false;
   /** True when the last connection restored the previous session (connection state recovery). */
   recovered = false;
+  /**
+   * The credentials sent with every CONNECT (the `auth` option); may be changed before a
+   * reconnection.
+   */
   auth: SocketOptions['auth'];
   /** Events received before the namespace CONNECT reply, replayed right after it. */
   receiveBuffer: unknown[][] = [];
@@ -392,13 +405,19 @@ export class Socket<
 export interface Socket<ListenEvents extends EventsMap = DefaultEventsMap, EmitEvents extends EventsMap = ListenEvents> {
   /** Listens to every incoming event: `listener(event, ...args)`. */
   onAny(listener: AnyListener): this;
+  /** Like `onAny`, placed before the catch-all listeners already added. */
   prependAny(listener: AnyListener): this;
+  /** Removes a catch-all listener, or all of them without an argument. */
   offAny(listener?: AnyListener): this;
+  /** The catch-all listeners of incoming events. */
   listenersAny(): AnyListener[];
   /** Listens to every outgoing event (acknowledgement callbacks excluded). */
   onAnyOutgoing(listener: AnyListener): this;
+  /** Like `onAnyOutgoing`, placed before the catch-all listeners already added. */
   prependAnyOutgoing(listener: AnyListener): this;
+  /** Removes a catch-all listener of outgoing events, or all of them without an argument. */
   offAnyOutgoing(listener?: AnyListener): this;
+  /** The catch-all listeners of outgoing events. */
   listenersAnyOutgoing(): AnyListener[];
 }
 for (const [suffix, key] of [['', 'anyIn'], ['Outgoing', 'anyOut']] as const) {

@@ -5,8 +5,16 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+/**
+ * One allowed origin: the exact origin string (`https://app.example.com`), or a RegExp tested
+ * against it.
+ */
 export type OriginMatcher = string | RegExp;
 
+/**
+ * Cross-origin access (CORS) for polling requests, and the Origin check of WebSocket upgrades.
+ * Closed until configured.
+ */
 export interface CorsOptions {
   /**
    * Allowed origins: `'*'` (any, without credentials), one origin, a list of origins or

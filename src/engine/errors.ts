@@ -7,6 +7,9 @@ import type { ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 
+/**
+ * The error codes of Engine.IO's JSON error body (`{"code": 1, "message": "Session ID unknown"}`).
+ */
 export const ErrorCode = {
   UNKNOWN_TRANSPORT: 0,
   UNKNOWN_SID: 1,
@@ -15,8 +18,10 @@ export const ErrorCode = {
   FORBIDDEN: 4,
   UNSUPPORTED_PROTOCOL_VERSION: 5,
 } as const;
+/** One of the {@link ErrorCode} values. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/** The message sent with each error code. */
 export const ERROR_MESSAGES: Readonly<Record<ErrorCode, string>> = {
   0: 'Transport unknown',
   1: 'Session ID unknown',

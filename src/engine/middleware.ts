@@ -74,6 +74,7 @@ export class UpgradeResponse {
     upgradeHeaders.set(req, this);
   }
 
+  /** Sets a header of the answer (as `ServerResponse.setHeader`). */
   setHeader(name: string, value: OutgoingHttpHeader): this {
     // Same checks as ServerResponse: no header injection through a name or value.
     validateHeaderName(name);
@@ -84,15 +85,18 @@ export class UpgradeResponse {
     return this;
   }
 
+  /** A header set so far, by case-insensitive name. */
   getHeader(name: string): OutgoingHttpHeader | undefined {
     const original = this.names.get(name.toLowerCase());
     return original === undefined ? undefined : this.headers.get(original);
   }
 
+  /** Whether a header is set, by case-insensitive name. */
   hasHeader(name: string): boolean {
     return this.names.has(name.toLowerCase());
   }
 
+  /** Removes a header set so far. */
   removeHeader(name: string): void {
     const key = name.toLowerCase();
     const original = this.names.get(key);
@@ -101,18 +105,21 @@ export class UpgradeResponse {
     this.headers.delete(original);
   }
 
+  /** The headers set so far, by lower-cased name. */
   getHeaders(): Record<string, OutgoingHttpHeader> {
     const out: Record<string, OutgoingHttpHeader> = {};
     for (const [key, original] of this.names) out[key] = this.headers.get(original)!;
     return out;
   }
 
+  /** Sets the status and headers of an answer that refuses the upgrade. */
   writeHead(status: number, headers?: Record<string, OutgoingHttpHeader>): this {
     this.statusCode = status;
     for (const name in headers) this.setHeader(name, headers[name]!);
     return this;
   }
 
+  /** Adds to the body of an answer that refuses the upgrade; sent on `end()`. */
   write(chunk: string | Uint8Array): boolean {
     this.body.push(Buffer.from(chunk));
     return true;

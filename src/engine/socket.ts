@@ -16,8 +16,10 @@ import { prepareFrame, type PreparedFrame } from './ws-server.js';
  * hold memory, and a WebSocket gets a close frame 1008 with this reason.
  */
 export type CloseReason = 'transport close' | 'transport error' | 'ping timeout' | 'parse error' | 'forced close' | 'transport buffer full';
+/** Where a session is in its life. */
 export type ReadyState = 'opening' | 'open' | 'closing' | 'closed';
 
+/** The events of a session: the arguments each listener receives. */
 export interface EngineSocketEvents {
   message: [data: string | Buffer];
   close: [reason: CloseReason, description?: Error];
@@ -29,11 +31,13 @@ export interface EngineSocketEvents {
   heartbeat: [];
 }
 
+/** Options of one `send`. */
 export interface SendOptions {
   /** Let permessage-deflate compress this message when negotiated (default true). */
   compress?: boolean;
 }
 
+/** Called once the message has been written to the transport. */
 export type SendCallback = (err?: Error) => void;
 
 /**

@@ -11,6 +11,7 @@ import { ErrorCode, refusal, writeRefusal } from './errors.js';
 import { toBuffer, type EngineSocket, type OutPacket, type PreparedPacket, type SendCallback } from './socket.js';
 import { sendPrepared, type EngineWebSocket } from './ws-server.js';
 
+/** The transport a session uses now: HTTP long-polling or WebSocket. */
 export type Transport = PollingTransport | WebSocketTransport;
 
 const TYPE_DIGIT: Readonly<Record<PacketType, string>> = {

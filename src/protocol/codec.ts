@@ -18,10 +18,16 @@ export interface DecodeLimits {
  * array of strings and bytes; a single part is accepted too), and the decoder emits `'decoded'`.
  */
 export interface ParserModule {
-  Encoder: new () => { encode(packet: any): unknown };
+  Encoder: new () => {
+    /** Encodes a packet into one string or buffer, or an array of them (sent in order). */
+    encode(packet: any): unknown;
+  };
   Decoder: new () => {
+    /** Takes one received string or buffer; emits `decoded` for each complete packet. */
     add(chunk: any): void;
+    /** Listens to decoded packets. */
     on(event: 'decoded', listener: (packet: any) => void): unknown;
+    /** Drops partial state when the connection closes. */
     destroy?(): void;
   };
 }

@@ -26,6 +26,7 @@ export const SEPARATOR = '\x1e';
 /** The seven packet types, indexed by their wire digit. */
 export const PACKET_TYPES = ['open', 'close', 'ping', 'pong', 'message', 'upgrade', 'noop'] as const;
 
+/** An Engine.IO packet type: `open`, `close`, `ping`, `pong`, `message`, `upgrade` or `noop`. */
 export type PacketType = (typeof PACKET_TYPES)[number];
 
 /** A `message` packet carries text or bytes; every other type carries optional text (e.g. `probe`). */

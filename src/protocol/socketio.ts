@@ -26,6 +26,7 @@ export enum PacketType {
   BINARY_ACK = 6,
 }
 
+/** A Socket.IO packet (protocol v5): its type, namespace, payload and acknowledgement id. */
 export interface Packet {
   type: PacketType;
   /** Namespace, always starting with `/`. */

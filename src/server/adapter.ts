@@ -21,9 +21,15 @@ import type { Namespace } from './namespace.js';
 import type { Handshake, Socket } from './socket.js';
 import type { PreparedMessage } from './engine.js';
 
+/** A socket's id: unique on its server, and the name of the private room each socket is in. */
 export type SocketId = string;
+/** A room's name. Rooms are created on first join and removed when their last socket leaves. */
 export type Room = string;
 
+/**
+ * Modifiers of a broadcast, as set by `volatile`, `compress(bool)`, `local` and `timeout(ms)` on a
+ * broadcast operator.
+ */
 export interface BroadcastFlags {
   volatile?: boolean;
   compress?: boolean;
@@ -31,14 +37,20 @@ export interface BroadcastFlags {
   timeout?: number;
 }
 
+/**
+ * Who receives a broadcast: sockets in any of `rooms` (every socket when empty), minus those in any
+ * of `except`.
+ */
 export interface BroadcastOptions {
   rooms: Set<Room>;
   except?: Set<Room>;
   flags?: BroadcastFlags;
 }
 
+/** A decoded Socket.IO packet, as adapters receive it to broadcast. */
 export type SocketIOPacket = Packet;
 
+/** What connection state recovery keeps of a disconnected socket: its ids, rooms and `data`. */
 export interface SessionToPersist {
   sid: SocketId;
   pid: string;
@@ -51,6 +63,7 @@ export interface SessionToPersist {
   connectedAt?: string;
 }
 
+/** A restored session: the persisted state plus the packets the socket missed while away. */
 export interface Session extends SessionToPersist {
   missedPackets: unknown[][];
 }
@@ -77,6 +90,11 @@ interface StoredSession extends SessionToPersist {
 
 const EMPTY: ReadonlySet<Room> = new Set();
 
+/**
+ * The in-memory adapter, and the base class of every adapter: it tracks which sockets are in which
+ * rooms and delivers broadcasts to the sockets of this server. Scale-out adapters (Redis) extend it
+ * to reach other servers too. Emits `create-room`, `delete-room`, `join-room` and `leave-room`.
+ */
 export class Adapter extends EventEmitter {
   /** Members of each room. */
   readonly rooms = new Map<Room, Set<SocketId>>();
@@ -108,6 +126,7 @@ export class Adapter extends EventEmitter {
     return Promise.resolve(1);
   }
 
+  /** Adds socket `id` to each of `rooms`, creating rooms as needed. */
   addAll(id: SocketId, rooms: Set<Room>): Promise<void> | void {
     let own = this.sids.get(id);
     if (!own) this.sids.set(id, (own = new Set()));
@@ -125,11 +144,13 @@ export class Adapter extends EventEmitter {
     }
   }
 
+  /** Removes socket `id` from `room`; the room goes when it is empty. */
   del(id: SocketId, room: Room): Promise<void> | void {
     this.sids.get(id)?.delete(room);
     this.leaveRoom(room, id);
   }
 
+  /** Removes socket `id` from every room it is in (on disconnection). */
   delAll(id: SocketId): void {
     const own = this.sids.get(id);
     if (!own) return;
@@ -193,26 +214,34 @@ export class Adapter extends EventEmitter {
     return Promise.resolve(ids);
   }
 
+  /** The rooms socket `id` is in on this server, or `undefined` if it is not connected here. */
   socketRooms(id: SocketId): Set<Room> | undefined {
     return this.sids.get(id);
   }
 
+  /** The sockets that `opts` selects (with a scale-out adapter, those of every server). */
   fetchSockets(opts: BroadcastOptions): Promise<SocketLike[]> {
     const sockets: SocketLike[] = [];
     this.apply(opts, (socket) => sockets.push(socket));
     return Promise.resolve(sockets);
   }
 
+  /** Makes the sockets that `opts` selects join `rooms`. */
   addSockets(opts: BroadcastOptions, rooms: Room[]): void {
     this.apply(opts, (socket) => void socket.join(rooms));
   }
 
+  /** Makes the sockets that `opts` selects leave `rooms`. */
   delSockets(opts: BroadcastOptions, rooms: Room[]): void {
     this.apply(opts, (socket) => {
       for (const room of rooms) void socket.leave(room);
     });
   }
 
+  /**
+   * Disconnects the sockets that `opts` selects; with `close`, their underlying connections are
+   * closed too.
+   */
   disconnectSockets(opts: BroadcastOptions, close: boolean): void {
     this.apply(opts, (socket) => void socket.disconnect(close));
   }
@@ -243,6 +272,10 @@ export class Adapter extends EventEmitter {
     this.startSweeper(recovery.maxDisconnectionDuration);
   }
 
+  /**
+   * Keeps a disconnected socket's session for connection state recovery, for
+   * `maxDisconnectionDuration`.
+   */
   persistSession(session: SessionToPersist): void | Promise<void> {
     const recovery = this.recovery;
     if (!recovery) return;

@@ -45,6 +45,7 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     return new BroadcastOperator(this.adapter, rooms, this.exceptRooms, this.flags);
   }
 
+  /** Same as `to`. */
   in(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
     return this.to(room);
   }
@@ -56,6 +57,10 @@ export class BroadcastOperator<EmitEvents extends EventsMap = DefaultEventsMap, 
     return new BroadcastOperator(this.adapter, this.rooms, except, this.flags);
   }
 
+  /**
+   * Sets whether this broadcast may be compressed (permessage-deflate, when the connection
+   * negotiated it).
+   */
   compress(compress: boolean): BroadcastOperator<EmitEvents, SocketData> {
     return this.withFlags({ compress });
   }
@@ -199,6 +204,7 @@ export class RemoteSocket<EmitEvents extends EventsMap = DefaultEventsMap, Socke
     this.operator = new BroadcastOperator(adapter, new Set([this.id]), new Set());
   }
 
+  /** Emits the event to this socket, wherever it is connected. */
   emit<Ev extends EventNames<EmitEvents>>(ev: Ev, ...args: EventParams<EmitEvents, Ev>): boolean {
     return this.operator.emit(ev, ...args);
   }
@@ -208,14 +214,17 @@ export class RemoteSocket<EmitEvents extends EventsMap = DefaultEventsMap, Socke
     return new BroadcastOperator(this.adapter, new Set([this.id]), new Set(), { timeout, expectSingleResponse: true });
   }
 
+  /** Makes this socket join `room` (or several), on the server it is connected to. */
   join(room: Room | Room[]): void {
     this.adapter.addSockets({ rooms: new Set([this.id]) }, toArray(room));
   }
 
+  /** Makes this socket leave `room` (or several), on the server it is connected to. */
   leave(room: Room | Room[]): void {
     this.adapter.delSockets({ rooms: new Set([this.id]) }, toArray(room));
   }
 
+  /** Disconnects this socket; with `close`, closes its connection too. */
   disconnect(close = false): this {
     this.adapter.disconnectSockets({ rooms: new Set([this.id]) }, close);
     return this;

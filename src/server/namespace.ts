@@ -27,11 +27,18 @@ export interface ExtendedError extends Error {
   data?: unknown;
 }
 
+/** The events a namespace emits itself (`nsp.on('connection', ...)`). */
 export interface NamespaceReservedEvents<L extends EventsMap, E extends EventsMap, S extends EventsMap, D> {
+  /** A socket connected to this namespace (an alias of `connection`). */
   connect: (socket: Socket<L, E, S, D>) => void;
+  /** A socket connected to this namespace, after its middlewares accepted it. */
   connection: (socket: Socket<L, E, S, D>) => void;
 }
 
+/**
+ * A connection middleware (`nsp.use(fn)`): call `next()` to accept the socket, or `next(error)` to
+ * refuse it with a CONNECT_ERROR carrying `error.message` (and `error.data`).
+ */
 export type Middleware<L extends EventsMap, E extends EventsMap, S extends EventsMap, D> = (
   socket: Socket<L, E, S, D>,
   next: (err?: ExtendedError) => void,
@@ -109,30 +116,46 @@ export class Namespace<
 
   // --- targeting --------------------------------------------------------------------------------
 
+  /**
+   * Targets the sockets of this namespace in `room` (or any of several) for the broadcast that
+   * follows.
+   */
   to(room: Room | Room[]): BroadcastOperator<RemoveAcknowledgements<EmitEvents>, SocketData> {
     return this.operator().to(room);
   }
 
+  /** Same as `to`. */
   in(room: Room | Room[]): BroadcastOperator<RemoveAcknowledgements<EmitEvents>, SocketData> {
     return this.operator().in(room);
   }
 
+  /** Leaves out the sockets in `room` (or any of several) from the broadcast that follows. */
   except(room: Room | Room[]): BroadcastOperator<RemoveAcknowledgements<EmitEvents>, SocketData> {
     return this.operator().except(room);
   }
 
+  /**
+   * Sets whether the broadcast that follows may be compressed (permessage-deflate, when the
+   * connection negotiated it).
+   */
   compress(compress: boolean): BroadcastOperator<RemoveAcknowledgements<EmitEvents>, SocketData> {
     return this.operator().compress(compress);
   }
 
+  /** The broadcast that follows may be dropped for clients that cannot take it now. */
   get volatile(): BroadcastOperator<RemoveAcknowledgements<EmitEvents>, SocketData> {
     return this.operator().volatile;
   }
 
+  /** The broadcast that follows reaches the sockets of this server only. */
   get local(): BroadcastOperator<RemoveAcknowledgements<EmitEvents>, SocketData> {
     return this.operator().local;
   }
 
+  /**
+   * Waits `timeout` ms for every client's acknowledgement; the callback gets an error if some did
+   * not answer in time, and the answers.
+   */
   timeout(timeout: number): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).timeout(timeout);
   }
@@ -152,22 +175,30 @@ export class Namespace<
     return this;
   }
 
+  /** Same as `send`. */
   write(...args: EventParams<EmitEvents, 'message'>): this {
     return this.send(...args);
   }
 
+  /**
+   * The sockets of this namespace on every server sharing the adapter (chain `in(room)` first to
+   * select).
+   */
   fetchSockets(): Promise<RemoteSocket<EmitEvents, SocketData>[]> {
     return new BroadcastOperator<EmitEvents, SocketData>(this.adapter).fetchSockets();
   }
 
+  /** Makes every socket of this namespace (or those selected with `in` first) join `room`. */
   socketsJoin(room: Room | Room[]): void {
     this.operator().socketsJoin(room);
   }
 
+  /** Makes every socket of this namespace (or those selected with `in` first) leave `room`. */
   socketsLeave(room: Room | Room[]): void {
     this.operator().socketsLeave(room);
   }
 
+  /** Disconnects every socket of this namespace; with `close`, closes their connections too. */
   disconnectSockets(close = false): void {
     this.operator().disconnectSockets(close);
   }

@@ -75,8 +75,11 @@ export interface ServerOptions extends EngineOptions {
 }
 
 export interface ServerReservedEvents<L extends EventsMap, E extends EventsMap, S extends EventsMap, D> {
+  /** A socket connected to the main namespace (an alias of `connection`). */
   connect: (socket: Socket<L, E, S, D>) => void;
+  /** A socket connected to the main namespace. */
   connection: (socket: Socket<L, E, S, D>) => void;
+  /** A namespace was created, by `of()` or by a client reaching a dynamic namespace. */
   new_namespace: (namespace: Namespace<L, E, S, D>) => void;
 }
 
@@ -336,6 +339,10 @@ export class Server<
 
   // --- listeners: connection events and server-side events live on the main namespace -------------
 
+  /**
+   * Listens to `connection` (or `connect`) and `new_namespace`, or to events other servers send
+   * with `serverSideEmit`.
+   */
   override on<Ev extends ReservedOrUserEventNames<ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents>>(
     ev: Ev,
     listener: ReservedOrUserListener<ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents, Ev>,
@@ -345,6 +352,7 @@ export class Server<
     return this;
   }
 
+  /** Same as `on`. */
   override addListener<Ev extends ReservedOrUserEventNames<ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents>>(
     ev: Ev,
     listener: ReservedOrUserListener<ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents, Ev>,
@@ -352,6 +360,7 @@ export class Server<
     return this.on(ev, listener);
   }
 
+  /** Like `on`, for the next time only. */
   override once<Ev extends ReservedOrUserEventNames<ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents>>(
     ev: Ev,
     listener: ReservedOrUserListener<ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents, Ev>,
@@ -361,6 +370,7 @@ export class Server<
     return this;
   }
 
+  /** Removes a listener added with `on`, `addListener` or `once`. */
   override off<Ev extends ReservedOrUserEventNames<ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents>>(
     ev: Ev,
     listener: ReservedOrUserListener<ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents, Ev>,
@@ -370,6 +380,7 @@ export class Server<
     return this;
   }
 
+  /** Same as `off`. */
   override removeListener<Ev extends ReservedOrUserEventNames<ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents>>(
     ev: Ev,
     listener: ReservedOrUserListener<ServerReservedEvents<ListenEvents, EmitEvents, ServerSideEvents, SocketData>, ServerSideEvents, Ev>,
@@ -385,30 +396,52 @@ export class Server<
     return this;
   }
 
+  /**
+   * Targets the sockets of the main namespace in `room` (or any of several) for the broadcast that
+   * follows: `server.to('lobby').emit('news', text)`.
+   */
   to(room: Room | Room[]): BroadcastOperator<RemoveAcknowledgements<EmitEvents>, SocketData> {
     return this.sockets.to(room);
   }
 
+  /** Same as `to`. */
   in(room: Room | Room[]): BroadcastOperator<RemoveAcknowledgements<EmitEvents>, SocketData> {
     return this.sockets.in(room);
   }
 
+  /** Leaves out the sockets in `room` (or any of several) from the broadcast that follows. */
   except(room: Room | Room[]): BroadcastOperator<RemoveAcknowledgements<EmitEvents>, SocketData> {
     return this.sockets.except(room);
   }
 
+  /**
+   * Sets whether the broadcast that follows may be compressed (permessage-deflate, when the
+   * connection negotiated it).
+   */
   compress(compress: boolean): BroadcastOperator<RemoveAcknowledgements<EmitEvents>, SocketData> {
     return this.sockets.compress(compress);
   }
 
+  /**
+   * The broadcast that follows may be dropped for clients that cannot take it now (not connected,
+   * or the transport is busy).
+   */
   get volatile(): BroadcastOperator<RemoveAcknowledgements<EmitEvents>, SocketData> {
     return this.sockets.volatile;
   }
 
+  /**
+   * The broadcast that follows reaches the sockets of this server only, not those of other servers
+   * sharing the adapter.
+   */
   get local(): BroadcastOperator<RemoveAcknowledgements<EmitEvents>, SocketData> {
     return this.sockets.local;
   }
 
+  /**
+   * Waits `timeout` ms for every client's acknowledgement: the callback (or `emitWithAck`) gets an
+   * error, if some did not answer in time, and the answers.
+   */
   timeout(timeout: number): BroadcastOperator<DecorateAcknowledgementsWithMultipleResponses<EmitEvents>, SocketData> {
     return this.sockets.timeout(timeout);
   }
@@ -418,37 +451,51 @@ export class Server<
     return this.sockets.emit(ev, ...args);
   }
 
+  /** Emits a `message` event to every socket of the main namespace. */
   send(...args: EventParams<EmitEvents, 'message'>): this {
     this.sockets.send(...args);
     return this;
   }
 
+  /** Same as `send`. */
   write(...args: EventParams<EmitEvents, 'message'>): this {
     this.sockets.write(...args);
     return this;
   }
 
+  /**
+   * Emits an event to the other servers of the cluster (through the adapter), not to clients. A
+   * last argument that is a function receives their answers.
+   */
   serverSideEmit<Ev extends EventNames<ServerSideEvents>>(ev: Ev, ...args: ServerSideEmitArgs<ServerSideEvents, Ev>): boolean {
     if (RESERVED_EVENTS.has(ev as string)) throw new Error(`"${String(ev)}" is a reserved event name`);
     return (this.sockets.serverSideEmit as (ev: Ev, ...args: unknown[]) => boolean)(ev, ...args);
   }
 
+  /** Like `serverSideEmit`, resolving with the answer of every other server. */
   serverSideEmitWithAck<Ev extends EventNamesWithAck<ServerSideEvents>>(ev: Ev, ...args: ArgsWithoutAck<ServerSideEvents, Ev>): Promise<AckResult<ServerSideEvents, Ev>[]> {
     return this.sockets.serverSideEmitWithAck(ev, ...args);
   }
 
+  /**
+   * The sockets of the main namespace, on every server sharing the adapter (chain `in(room)` first
+   * to select).
+   */
   fetchSockets(): Promise<RemoteSocket<EmitEvents, SocketData>[]> {
     return this.sockets.fetchSockets();
   }
 
+  /** Makes every socket of the main namespace (or those selected with `in` first) join `room`. */
   socketsJoin(room: Room | Room[]): void {
     this.sockets.socketsJoin(room);
   }
 
+  /** Makes every socket of the main namespace (or those selected with `in` first) leave `room`. */
   socketsLeave(room: Room | Room[]): void {
     this.sockets.socketsLeave(room);
   }
 
+  /** Disconnects every socket of the main namespace; with `close`, closes their connections too. */
   disconnectSockets(close = false): void {
     this.sockets.disconnectSockets(close);
   }

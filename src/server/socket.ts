@@ -62,9 +62,13 @@ export interface Handshake {
   auth: Record<string, unknown>;
 }
 
+/** The events a server-side socket emits itself. */
 export interface SocketReservedEvents {
+  /** The socket disconnected; `reason` says why (see {@link DisconnectReason}). */
   disconnect: (reason: DisconnectReason, description?: unknown) => void;
+  /** The socket is about to disconnect: `socket.rooms` still holds its rooms. */
   disconnecting: (reason: DisconnectReason, description?: unknown) => void;
+  /** An error passed to `next(err)` by a `socket.use` middleware, or one the client caused. */
   error: (err: Error) => void;
 }
 
@@ -305,6 +309,10 @@ export class Socket<
     return this.to(room);
   }
 
+  /**
+   * Broadcasts to every socket of the namespace but this one and those in `room` (or any of
+   * several).
+   */
   except(room: Room | Room[]): BroadcastOperator<EmitEvents, SocketData> {
     return this.broadcastOperator().except(room);
   }
@@ -332,6 +340,7 @@ export class Socket<
     return this.adapter.addAll(this.id, new Set(Array.isArray(rooms) ? rooms : [rooms]));
   }
 
+  /** Leaves `room`. */
   leave(room: Room): Promise<void> | void {
     return this.adapter.del(this.id, room);
   }
@@ -351,40 +360,50 @@ export class Socket<
     return this;
   }
 
+  /**
+   * Calls `listener(event, ...args)` for every incoming event, before the event's own listeners.
+   */
   onAny(listener: AnyListener): this {
     (this.anyListeners ??= []).push(listener);
     return this;
   }
 
+  /** Like `onAny`, placed before the catch-all listeners already added. */
   prependAny(listener: AnyListener): this {
     (this.anyListeners ??= []).unshift(listener);
     return this;
   }
 
+  /** Removes a catch-all listener, or all of them without an argument. */
   offAny(listener?: AnyListener): this {
     this.anyListeners = removeListener(this.anyListeners, listener);
     return this;
   }
 
+  /** The catch-all listeners of incoming events. */
   listenersAny(): AnyListener[] {
     return this.anyListeners?.slice() ?? [];
   }
 
+  /** Calls `listener(event, ...args)` for every event this socket emits to its client. */
   onAnyOutgoing(listener: AnyListener): this {
     (this.anyOutgoingListeners ??= []).push(listener);
     return this;
   }
 
+  /** Like `onAnyOutgoing`, placed before the catch-all listeners already added. */
   prependAnyOutgoing(listener: AnyListener): this {
     (this.anyOutgoingListeners ??= []).unshift(listener);
     return this;
   }
 
+  /** Removes a catch-all listener of outgoing events, or all of them without an argument. */
   offAnyOutgoing(listener?: AnyListener): this {
     this.anyOutgoingListeners = removeListener(this.anyOutgoingListeners, listener);
     return this;
   }
 
+  /** The catch-all listeners of outgoing events. */
   listenersAnyOutgoing(): AnyListener[] {
     return this.anyOutgoingListeners?.slice() ?? [];
   }

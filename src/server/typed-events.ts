@@ -24,10 +24,13 @@ export interface DefaultEventsMap {
   [event: string]: (...args: any[]) => void;
 }
 
+/** The event names of an events map. */
 export type EventNames<Map extends EventsMap> = keyof Map & (string | symbol);
 
+/** The arguments of event `Ev` in an events map. */
 export type EventParams<Map extends EventsMap, Ev extends EventNames<Map>> = Parameters<Map[Ev]>;
 
+/** The listener type of event `Ev` in an events map. */
 export type EventListener<Map extends EventsMap, Ev extends EventNames<Map>> = Map[Ev];
 
 type Fn = (...args: any[]) => any;
@@ -103,6 +106,10 @@ export type RemoveAcknowledgements<E extends EventsMap> = {
 /** Events a user may listen to: the reserved ones plus the map's own. */
 export type ReservedOrUserEventNames<Reserved extends EventsMap, User extends EventsMap> = EventNames<Reserved> | EventNames<User>;
 
+/**
+ * The listener of `Ev`: the reserved event's signature if `Ev` is reserved, else the map's (untyped
+ * when the map is the default one).
+ */
 export type ReservedOrUserListener<Reserved extends EventsMap, User extends EventsMap, Ev extends ReservedOrUserEventNames<Reserved, User>> =
   FallbackToUntypedListener<
     Ev extends EventNames<Reserved> ? Reserved[Ev] : Ev extends EventNames<User> ? User[Ev] : never

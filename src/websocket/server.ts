@@ -99,15 +99,25 @@ class PendingHandshake implements DeadlineTarget {
 
 /** Typed EventEmitter events of {@link WebSocketServer}. */
 export interface WebSocketServer {
+  /** A client completed the handshake: its WebSocket and the upgrade request. */
   on(event: 'connection', listener: (ws: WebSocket, req: http.IncomingMessage) => void): this;
+  /** The 101 response's header lines, before they are written: push to add headers. */
   on(event: 'headers', listener: (headers: string[], req: http.IncomingMessage) => void): this;
+  /** The server listens (with `port`), or has closed. */
   on(event: 'listening' | 'close', listener: () => void): this;
+  /** An error of the underlying HTTP server. */
   on(event: 'error', listener: (error: Error) => void): this;
+  /** Any other event, as on an EventEmitter. */
   on(event: string | symbol, listener: (...args: any[]) => void): this;
+  /** Like `on('connection')`, for the next time only. */
   once(event: 'connection', listener: (ws: WebSocket, req: http.IncomingMessage) => void): this;
+  /** Like `on('headers')`, for the next time only. */
   once(event: 'headers', listener: (headers: string[], req: http.IncomingMessage) => void): this;
+  /** Like `on('listening')` / `on('close')`, for the next time only. */
   once(event: 'listening' | 'close', listener: () => void): this;
+  /** Like `on('error')`, for the next time only. */
   once(event: 'error', listener: (error: Error) => void): this;
+  /** Like `on`, for the next time only. */
   once(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 

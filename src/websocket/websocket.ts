@@ -242,25 +242,54 @@ type OwnedSocket = Duplex & { _switchboardWs?: WebSocket };
 
 /** Typed EventEmitter events of {@link WebSocket}. */
 export interface WebSocket {
+  /** The opening handshake completed: the connection is open. */
   on(event: 'open', listener: () => void): this;
+  /** A message arrived: text or binary (`isBinary`), as `binaryType` says. */
   on(event: 'message', listener: (data: MessageData, isBinary: boolean) => void): this;
+  /**
+   * The connection closed, with the close code and reason (1005 and empty when the peer sent none,
+   * 1006 when it closed without a close frame).
+   */
   on(event: 'close', listener: (code: number, reason: Buffer) => void): this;
+  /**
+   * Something went wrong (a protocol violation, a failed handshake, a socket error); `close`
+   * follows.
+   */
   on(event: 'error', listener: (error: Error & { code?: string; closeCode?: number }) => void): this;
+  /** A ping or pong frame arrived, with its payload. Pings are answered automatically. */
   on(event: 'ping' | 'pong', listener: (data: Buffer) => void): this;
+  /** What was buffered has been written: `bufferedAmount` fell back. */
   on(event: 'drain', listener: () => void): this;
+  /** Client only: the server's 101 response, before `open`. */
   on(event: 'upgrade', listener: (response: http.IncomingMessage) => void): this;
+  /**
+   * Client only: the server answered the handshake with something other than 101; without a
+   * listener this is an `error`.
+   */
   on(event: 'unexpected-response', listener: (request: http.ClientRequest, response: http.IncomingMessage) => void): this;
+  /** Client only, with `followRedirects`: the handshake is sent again to `url`. */
   on(event: 'redirect', listener: (url: string, request: http.ClientRequest) => void): this;
+  /** Any other event, as on an EventEmitter. */
   on(event: string | symbol, listener: (...args: any[]) => void): this;
+  /** Like `on('open')`, for the next time only. */
   once(event: 'open', listener: () => void): this;
+  /** Like `on('message')`, for the next time only. */
   once(event: 'message', listener: (data: MessageData, isBinary: boolean) => void): this;
+  /** Like `on('close')`, for the next time only. */
   once(event: 'close', listener: (code: number, reason: Buffer) => void): this;
+  /** Like `on('error')`, for the next time only. */
   once(event: 'error', listener: (error: Error & { code?: string; closeCode?: number }) => void): this;
+  /** Like `on('ping')` / `on('pong')`, for the next time only. */
   once(event: 'ping' | 'pong', listener: (data: Buffer) => void): this;
+  /** Like `on('drain')`, for the next time only. */
   once(event: 'drain', listener: () => void): this;
+  /** Like `on('upgrade')`, for the next time only. */
   once(event: 'upgrade', listener: (response: http.IncomingMessage) => void): this;
+  /** Like `on('unexpected-response')`, for the next time only. */
   once(event: 'unexpected-response', listener: (request: http.ClientRequest, response: http.IncomingMessage) => void): this;
+  /** Like `on('redirect')`, for the next time only. */
   once(event: 'redirect', listener: (url: string, request: http.ClientRequest) => void): this;
+  /** Like `on`, for the next time only. */
   once(event: string | symbol, listener: (...args: any[]) => void): this;
 }
 
