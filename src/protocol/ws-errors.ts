@@ -46,3 +46,14 @@ export class WebSocketProtocolError extends Error {
     this.closeCode = closeCode;
   }
 }
+
+/**
+ * The error for a message over `maxPayload`: ws's message, plus the option to raise (our default,
+ * 1 MiB, is lower than ws's 100 MiB, so code written for ws may meet it).
+ */
+export function maxPayloadError(maxPayload: number): WebSocketProtocolError {
+  return new WebSocketProtocolError(
+    'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
+    `Max payload size exceeded: a message is larger than maxPayload (${maxPayload} bytes); raise the maxPayload option to accept it`,
+  );
+}

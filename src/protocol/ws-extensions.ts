@@ -125,8 +125,11 @@ export interface DeflateNegotiationOptions {
   clientNoContextTakeover?: boolean;
   /** Largest LZ77 window (9..15) the server compresses with. Server: its own cap; client: request it. */
   serverMaxWindowBits?: number;
-  /** Largest LZ77 window (9..15) the client compresses with. Server: impose it if the client allows; client: its own cap. */
-  clientMaxWindowBits?: number;
+  /**
+   * Largest LZ77 window (9..15) the client compresses with. Server: impose it if the client allows;
+   * client: its own cap. `true` (as in ws): no cap, and a client offers the parameter without a value.
+   */
+  clientMaxWindowBits?: number | true;
 }
 
 /** Agreed permessage-deflate parameters, as they appear on the wire (window bits 8..15, default 15). */
@@ -188,10 +191,15 @@ function readDeflateParams(params: ExtensionOffer['params'], isResponse: boolean
   return raw;
 }
 
-function checkBits(bits: number | undefined, name: string): void {
-  if (bits !== undefined && !(Number.isInteger(bits) && bits >= 9 && bits <= 15)) {
+function checkBits(bits: number | true | undefined, name: string): void {
+  if (bits !== undefined && bits !== true && !(Number.isInteger(bits) && bits >= 9 && bits <= 15)) {
     throw new RangeError(`${name} must be an integer from 9 to 15`);
   }
+}
+
+/** A window-bits option as a cap: `true` or unset means none (15). */
+function cap(bits: number | true | undefined): number {
+  return typeof bits === 'number' ? bits : 15;
 }
 
 /**
@@ -228,8 +236,8 @@ export function negotiateDeflate(
     let clientMaxWindowBits = 15;
     if (raw.clientMaxWindowBits !== undefined) {
       const offered = raw.clientMaxWindowBits === true ? 15 : raw.clientMaxWindowBits;
-      clientMaxWindowBits = Math.min(offered, options.clientMaxWindowBits ?? 15);
-      if (raw.clientMaxWindowBits !== true || options.clientMaxWindowBits !== undefined) {
+      clientMaxWindowBits = Math.min(offered, cap(options.clientMaxWindowBits));
+      if (raw.clientMaxWindowBits !== true || typeof options.clientMaxWindowBits === 'number') {
         response.params.push(['client_max_window_bits', String(clientMaxWindowBits)]);
       }
     }
@@ -257,7 +265,8 @@ export function deflateOffer(options: DeflateNegotiationOptions = {}): string {
   if (options.serverMaxWindowBits !== undefined) {
     offer.params.push(['server_max_window_bits', String(options.serverMaxWindowBits)]);
   }
-  offer.params.push(['client_max_window_bits', options.clientMaxWindowBits === undefined ? true : String(options.clientMaxWindowBits)]);
+  const clientBits = options.clientMaxWindowBits;
+  offer.params.push(['client_max_window_bits', typeof clientBits === 'number' ? String(clientBits) : true]);
   return formatExtensions([offer]);
 }
 
@@ -293,6 +302,6 @@ export function acceptDeflateResponse(
     serverNoContextTakeover: raw.serverNoContextTakeover,
     clientNoContextTakeover: raw.clientNoContextTakeover || options.clientNoContextTakeover === true,
     serverMaxWindowBits: raw.serverMaxWindowBits ?? 15,
-    clientMaxWindowBits: Math.min(clientBits ?? 15, options.clientMaxWindowBits ?? 15),
+    clientMaxWindowBits: Math.min(clientBits ?? 15, cap(options.clientMaxWindowBits)),
   };
 }

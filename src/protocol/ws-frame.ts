@@ -10,7 +10,7 @@
  */
 import { utf8Validate, UTF8_ACCEPT, UTF8_REJECT, type WholeUtf8Validator } from './utf8.js';
 import { parseClosePayload } from './ws-close.js';
-import { WebSocketProtocolError, type WebSocketErrorCode } from './ws-errors.js';
+import { WebSocketProtocolError, maxPayloadError, type WebSocketErrorCode } from './ws-errors.js';
 
 export const OPCODE_CONTINUATION = 0x0;
 export const OPCODE_TEXT = 0x1;
@@ -418,7 +418,7 @@ export class FrameParser {
   }
 
   private tooBig(): void {
-    this.fail('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', `message larger than ${this.maxPayload} bytes`);
+    this.failWith(maxPayloadError(this.maxPayload));
   }
 
   private fail(code: WebSocketErrorCode, message: string): void {

@@ -200,13 +200,14 @@ export interface UpgradeResponseLike {
  * Client-side checks of the server's handshake response (RFC 6455 §4.1, "the client MUST validate"),
  * in `ws`'s order and with its messages: the `Upgrade` header, the accept key, then the
  * subprotocol. Returns an error message, or null when the response is acceptable. The extension
- * header is checked separately by the extension negotiation. (Node's HTTP client only reports an
- * upgrade for a 101 answer, so the status and the `Connection` header are not looked at again.)
+ * header is checked separately by the extension negotiation. (The `Connection` header is not
+ * looked at: Node's HTTP client has already taken the answer as an upgrade.)
  *
  * @example
  * const problem = checkUpgradeResponse(res, key, offeredProtocols);
  */
 export function checkUpgradeResponse(res: UpgradeResponseLike, key: string, offeredProtocols: readonly string[]): string | null {
+  if (res.statusCode !== 101) return `Unexpected server response: ${res.statusCode}`;
   const headers = res.headers;
   if (headerValue(headers, 'upgrade')?.toLowerCase() !== 'websocket') return 'Invalid Upgrade header';
   if (headerValue(headers, 'sec-websocket-accept') !== acceptKey(key)) return 'Invalid Sec-WebSocket-Accept header';

@@ -6,7 +6,7 @@
  */
 import * as zlib from 'node:zlib';
 import type { DeflateNegotiationOptions, DeflateParams } from '../protocol/ws-extensions.js';
-import { WebSocketProtocolError } from '../protocol/ws-errors.js';
+import { WebSocketProtocolError, maxPayloadError } from '../protocol/ws-errors.js';
 
 /** permessage-deflate options for {@link WebSocketServer} and {@link WebSocket}. */
 export interface PerMessageDeflateOptions extends DeflateNegotiationOptions {
@@ -198,7 +198,7 @@ export class PerMessageDeflate {
       length += chunk.length;
       if (length > this.maxPayload) {
         // Stop at once: the rest of a compression bomb is never inflated.
-        return finish(new WebSocketProtocolError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', `message larger than ${this.maxPayload} bytes`));
+        return finish(maxPayloadError(this.maxPayload));
       }
       chunks.push(chunk);
     };

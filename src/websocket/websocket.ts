@@ -239,6 +239,8 @@ function toBuffer(data: BytesLike): Buffer {
 }
 
 type OwnedSocket = Duplex & { _switchboardWs?: WebSocket };
+/** A send step waiting behind an asynchronous one, with the callback to fail if it never runs. */
+type QueuedStep = (() => void) & { cb?: ((error?: Error) => void) | undefined };
 
 /** Typed EventEmitter events of {@link WebSocket}. */
 export interface WebSocket {
@@ -335,13 +337,28 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   /** Prepared frames written this tick, not yet handed to the socket (see `joinRun`). */
   private _run: Buffer[] | null = null;
   private _runBytes = 0;
+  /** Frame headers among `_runBytes` (not counted in bufferedAmount). */
+  private _runOverhead = 0;
+  /**
+   * Bytes written to the socket in this corked tick that are not message payload (frame headers,
+   * control frames): bufferedAmount counts payload only, and the cork would otherwise show the
+   * close frame of a close() as buffered where ws has already handed it to the OS.
+   */
+  private _corkedOverhead = 0;
+  /** Payload bytes of sends made while CLOSING or CLOSED (WHATWG and ws keep counting them). */
+  private _unsentBytes = 0;
   private _userPaused = false;
   private _fragmenting = false;
   private _settings: ConnectionSettings = DEFAULT_SETTINGS;
   private _tracker: ConnectionTracker | null = null;
   // permessage-deflate
   private _deflate: PerMessageDeflate | null = null;
-  private _sendQueue: Array<() => void> | null = null;
+  private _sendQueue: QueuedStep[] | null = null;
+  /** The queue as it was when the socket closed while a Blob was read or data compressed. */
+  private _orphanedQueue: QueuedStep[] | null = null;
+  /** A compressed message is being inflated; the close waits for it (its message is delivered). */
+  private _inflating = false;
+  private _closeWhenIdle = false;
   private _queuedBytes = 0;
   /** An asynchronous send step (deflate, or reading a Blob) is in flight: later sends queue behind it. */
   private _busy = false;
@@ -385,7 +402,8 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   /** Bytes queued for sending but not yet handed to the OS. */
   get bufferedAmount(): number {
     const socket = this._socket;
-    return (socket === null ? 0 : socket.writableLength) + this._queuedBytes + this._runBytes;
+    if (socket === null || this._readyState === CLOSED) return this._unsentBytes;
+    return socket.writableLength - this._corkedOverhead + this._queuedBytes + this._runBytes + this._unsentBytes;
   }
   /** Whether this is the server side of the connection. */
   get isServer(): boolean {
@@ -466,12 +484,14 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     if (this._readyState === CONNECTING) throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
     if (typeof data === 'number') data = String(data);
     if (this._readyState !== OPEN || this._closeFrameSent) {
-      if (cb) process.nextTick(cb, notOpenError(this._readyState));
+      this._sendAfterClose(data, cb);
       return false;
     }
     // A Blob (as browsers send) is binary; its bytes are read asynchronously, in order (below).
     const blob = data instanceof Blob ? data : null;
     const binary = blob !== null || (options?.binary ?? typeof data !== 'string');
+    // As ws: send() with nothing (or '') sends an empty message, binary unless data is a string.
+    if (!data) data = EMPTY;
     const fin = options?.fin ?? true;
     let payload: string | Buffer = EMPTY;
     let length: number;
@@ -503,6 +523,39 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   }
   private _compressingMessage = false;
 
+  /** A send, ping or pong while CLOSING or CLOSED: counted in bufferedAmount, the callback gets an error (as ws). */
+  private _sendAfterClose(data: unknown, cb: ((error?: Error) => void) | undefined): void {
+    if (data) this._unsentBytes += data instanceof Blob ? data.size : toBuffer(data as BytesLike).length;
+    if (cb) process.nextTick(cb, notOpenError(this._readyState));
+  }
+
+  /** Queues a send step behind an asynchronous one; its callback is kept to report a failure. */
+  private _enqueue(step: () => void, cb: ((error?: Error) => void) | undefined): void {
+    const queued = step as QueuedStep;
+    queued.cb = cb;
+    (this._sendQueue ??= []).push(queued);
+  }
+
+  /**
+   * When an asynchronous send step ends after the socket closed (or was destroyed, its 'close'
+   * event still to come): fails it and the sends queued behind it with ws's message. True if so.
+   */
+  private _sendStepAborted(message: string, cb: ((error?: Error) => void) | undefined): boolean {
+    if (this._sendQueue !== null && this._socket !== null && !this._socket.destroyed) return false;
+    const queue = this._sendQueue ?? this._orphanedQueue;
+    this._sendQueue = this._orphanedQueue = null;
+    this._queuedBytes = 0;
+    this._busy = false;
+    this._failQueued(new Error(message), cb, queue);
+    return true;
+  }
+
+  /** Calls `cb` and the callbacks of the queued sends with `error` (their data will not go out). */
+  private _failQueued(error: Error, cb: ((error?: Error) => void) | undefined, queue: QueuedStep[] | null): void {
+    if (cb) cb(error);
+    if (queue !== null) for (const step of queue) step.cb?.(error);
+  }
+
   /** Writes (or compresses) one frame's payload: behind queued sends, or at once when `atHead`. */
   private _sendPayload(
     opcode: number,
@@ -517,10 +570,10 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
       this._sendCompressed(opcode, typeof payload === 'string' ? Buffer.from(payload) : payload, length, fin, cb, atHead);
     } else if (this._sendQueue !== null && !atHead) {
       this._queuedBytes += length;
-      this._sendQueue.push(() => {
+      this._enqueue(() => {
         this._queuedBytes -= length;
         this._writeFrame(opcode, payload, length, fin, false, cb);
-      });
+      }, cb);
     } else {
       this._writeFrame(opcode, payload, length, fin, false, cb);
     }
@@ -530,19 +583,23 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   private _sendBlob(blob: Blob, opcode: number, fin: boolean, compress: boolean, cb?: (error?: Error) => void): void {
     const length = blob.size;
     const done = (error: unknown, bytes?: ArrayBuffer): void => {
-      if (this._sendQueue === null) {
-        if (cb) cb(notOpenError(this._readyState)); // the connection closed meanwhile
+      if (this._sendStepAborted('The socket was closed while the blob was being read', cb)) return;
+      this._queuedBytes -= length;
+      if (error !== null) {
+        // As ws: the read error (e.g. a NotReadableError DOMException when the file behind the
+        // Blob changed) goes to this callback and the queued ones and is emitted as 'error'; the
+        // connection is ended rather than leave a gap in the message stream.
+        const failure = error instanceof Error ? error : new Error(String(error));
+        const queue = this._sendQueue;
+        this._sendQueue = null;
+        this._queuedBytes = 0;
+        this._busy = false;
+        this._failQueued(failure, cb, queue);
+        this._failSending(failure);
         return;
       }
-      this._queuedBytes -= length;
       this._busy = false;
-      if (error !== null) {
-        // The peer would get a gap in the message stream: fail the connection instead.
-        if (cb) cb(error instanceof Error ? error : new Error(String(error)));
-        this._closeWith(1011, 'could not read a Blob to send');
-      } else {
-        this._sendPayload(opcode, Buffer.from(bytes!), length, fin, compress, cb, true);
-      }
+      this._sendPayload(opcode, Buffer.from(bytes!), length, fin, compress, cb, true);
       this._dequeue();
     };
     this._queuedBytes += length;
@@ -552,17 +609,28 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
         (bytes) => done(null, bytes),
         (error: unknown) => done(error ?? new Error('could not read the Blob')),
       );
-    }, false);
+    }, false, cb);
   }
 
   /** Starts an asynchronous send step now (nothing in flight, or it is next in line) or queues it. */
-  private _startOrQueue(step: () => void, atHead: boolean): void {
+  private _startOrQueue(step: () => void, atHead: boolean, cb: ((error?: Error) => void) | undefined): void {
     if (this._sendQueue === null || atHead) {
       this._sendQueue ??= [];
       step();
     } else {
-      this._sendQueue.push(step);
+      this._enqueue(step, cb);
     }
+  }
+
+  /** A send step failed for good: end the connection and report it once (ws's sender error path). */
+  private _failSending(error: Error): void {
+    if (this._readyState === CLOSED) return;
+    if (this._readyState === OPEN) {
+      this._readyState = CLOSING;
+      this._armCloseTimer();
+    }
+    this._socket?.end();
+    if (this.listenerCount('error') > 0) this.emit('error', error);
   }
 
   /**
@@ -575,46 +643,71 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
       if (cb) process.nextTick(cb, notOpenError(this._readyState));
       return false;
     }
-    const length = message.frame.length;
+    const length = message.payload.length;
     if (!this._admit(length, cb)) return false;
     const write = (): void => {
       if (this._isServer) {
-        if (cb === undefined) this._addToRun(message.frame);
-        else this._write(message.frame, cb);
+        if (cb === undefined) this._addToRun(message);
+        else {
+          this._cork(this._socket!);
+          this._corkedOverhead += message.frame.length - message.payload.length;
+          this._write(message.frame, cb);
+        }
       }
       else this._writeFrame(message.binary ? OPCODE_BINARY : OPCODE_TEXT, message.payload, message.payload.length, true, false, cb);
     };
     if (this._sendQueue !== null) {
       this._queuedBytes += length;
-      this._sendQueue.push(() => {
+      this._enqueue(() => {
         this._queuedBytes -= length;
         write();
-      });
+      }, cb);
     } else {
       write();
     }
     return true;
   }
 
-  /** Sends a ping (payload at most 125 bytes). */
-  ping(data?: BytesLike, cb?: (error?: Error) => void): void {
-    this._sendControl(OPCODE_PING, data, cb);
+  /**
+   * Sends a ping (payload at most 125 bytes). ws's signatures: `ping()`, `ping(cb)`, `ping(data, cb)`,
+   * `ping(data, mask, cb)`. `mask` is accepted and ignored: a client always masks, a server never
+   * does (RFC 6455 §5.1).
+   */
+  ping(data?: WebSocketData | number | ((error?: Error) => void), mask?: boolean | ((error?: Error) => void), cb?: (error?: Error) => void): void {
+    this._sendControl(OPCODE_PING, data, mask, cb);
   }
 
-  /** Sends an unsolicited pong (payload at most 125 bytes). */
-  pong(data?: BytesLike, cb?: (error?: Error) => void): void {
-    this._sendControl(OPCODE_PONG, data, cb);
+  /** Sends an unsolicited pong (payload at most 125 bytes); the same signatures as {@link ping}. */
+  pong(data?: WebSocketData | number | ((error?: Error) => void), mask?: boolean | ((error?: Error) => void), cb?: (error?: Error) => void): void {
+    this._sendControl(OPCODE_PONG, data, mask, cb);
   }
 
-  private _sendControl(opcode: number, data: BytesLike | undefined, cb?: (error?: Error) => void): void {
+  private _sendControl(
+    opcode: number,
+    data: WebSocketData | number | ((error?: Error) => void) | undefined,
+    mask: boolean | ((error?: Error) => void) | undefined,
+    cb: ((error?: Error) => void) | undefined,
+  ): void {
     if (this._readyState === CONNECTING) throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
-    const payload = data === undefined ? EMPTY : toBuffer(data);
-    if (payload.length > MAX_CONTROL_PAYLOAD) throw new RangeError('The data size must not be greater than 125 bytes');
+    if (typeof data === 'function') {
+      cb = data;
+      data = undefined;
+    } else if (typeof mask === 'function') {
+      cb = mask;
+    }
+    if (typeof data === 'number') data = String(data);
     if (this._readyState !== OPEN || this._closeFrameSent) {
-      if (cb) process.nextTick(cb, notOpenError(this._readyState));
+      this._sendAfterClose(data, cb);
       return;
     }
-    this._ordered(() => this._writeFrame(opcode, payload, payload.length, true, false, cb));
+    if (data instanceof Blob) {
+      if (data.size > MAX_CONTROL_PAYLOAD) throw new RangeError('The data size must not be greater than 125 bytes');
+      this._sendBlob(data, opcode, true, false, cb);
+      return;
+    }
+    const payload = data ? toBuffer(data) : EMPTY;
+    if (payload.length > MAX_CONTROL_PAYLOAD) throw new RangeError('The data size must not be greater than 125 bytes');
+    this._ordered(() => this._writeFrame(opcode, payload, payload.length, true, false, cb), cb);
   }
 
   /** Checks the outgoing buffer cap; applies the backpressure policy when crossed. */
@@ -634,8 +727,8 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   }
 
   /** Runs `write` now, or after in-flight compressions so frames keep their order. */
-  private _ordered(write: () => void): void {
-    if (this._sendQueue !== null) this._sendQueue.push(write);
+  private _ordered(write: () => void, cb?: (error?: Error) => void): void {
+    if (this._sendQueue !== null) this._enqueue(write, cb);
     else write();
   }
 
@@ -644,11 +737,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     const run = (): void => {
       this._busy = true;
       this._deflate!.compress(data, fin, (error, out) => {
-        if (this._sendQueue === null) {
-          // The connection closed meanwhile.
-          if (cb) cb(error ?? notOpenError(this._readyState));
-          return;
-        }
+        if (this._sendStepAborted('The socket was closed while data was being compressed', cb)) return;
         this._queuedBytes -= length;
         this._busy = false;
         if (error || this._socket === null) {
@@ -660,7 +749,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
       });
     };
     this._queuedBytes += length;
-    this._startOrQueue(run, atHead);
+    this._startOrQueue(run, atHead, cb);
   }
 
   private _dequeue(): void {
@@ -685,6 +774,8 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     }
     const mask = this._isServer ? undefined : nextMask();
     const headerSize = frameHeaderLength(length, mask !== undefined);
+    this._cork(socket);
+    this._corkedOverhead += opcode >= OPCODE_CLOSE ? headerSize + length : headerSize;
     if (length <= COPY_THRESHOLD || mask !== undefined) {
       // One buffer for header and payload; clients must copy anyway to mask without touching user data.
       const frame = Buffer.allocUnsafe(headerSize + length);
@@ -709,16 +800,19 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     else socket.write(data, (error?: Error | null) => cb(error ?? undefined));
   }
 
-  private _addToRun(frame: Buffer): void {
+  private _addToRun(message: PreparedMessage): void {
     this._cork(this._socket!);
-    (this._run ??= []).push(frame);
-    this._runBytes += frame.length;
+    (this._run ??= []).push(message.frame);
+    this._runBytes += message.payload.length;
+    this._runOverhead += message.frame.length - message.payload.length;
   }
 
   private _flushRun(socket: Duplex): void {
     const run = this._run!;
     this._run = null;
     this._runBytes = 0;
+    this._corkedOverhead += this._runOverhead;
+    this._runOverhead = 0;
     socket.write(run.length === 1 ? run[0]! : joinRun(run));
   }
 
@@ -743,11 +837,12 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     const socket = this._socket;
     if (socket === null) {
       this._run = null;
-      this._runBytes = 0;
+      this._runBytes = this._runOverhead = 0;
       return;
     }
     if (this._run !== null) this._flushRun(socket);
     socket.uncork();
+    this._corkedOverhead = 0;
   }
 
   // ---------------------------------------------------------------- closing
@@ -788,7 +883,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   }
 
   private _armCloseTimer(): void {
-    if (this._closeDeadline === null && this._socket !== null) {
+    if (this._closeDeadline === null && this._socket !== null && !this._socket.destroyed) {
       this._closeDeadline = addDeadline(this._settings.closeTimeout, this, DEADLINE_CLOSE);
     }
   }
@@ -843,26 +938,38 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     const parser = this._parser!;
     parser.pause();
     this._socket?.pause();
+    this._inflating = true;
     this._deflate!.decompress(data as Buffer, true, (error, out) => {
-      if (this._readyState === CLOSED || parser.stopped) return;
+      this._inflating = false;
+      if (this._readyState === CLOSED || parser.stopped) return this._closeIfIdle();
       if (error) {
         parser.stop();
         this.onProtocolError(error instanceof WebSocketProtocolError
           ? error
           : new WebSocketProtocolError('WS_ERR_INVALID_COMPRESSED_DATA', error.message));
-        return;
+        return this._closeIfIdle();
       }
       if (!isBinary && this._settings.validateUtf8 && utf8Validate(UTF8_ACCEPT, out!, 0, out!.length, isUtf8) !== UTF8_ACCEPT) {
         parser.stop();
         this.onProtocolError(new WebSocketProtocolError('WS_ERR_INVALID_UTF8', 'invalid UTF-8 in text message'));
-        return;
+        return this._closeIfIdle();
       }
       this._emitMessage(out!, isBinary);
-      if (!this._userPaused) {
+      // After the socket closed, what it had delivered is still parsed (as ws), paused or not.
+      if (!this._userPaused || this._closeWhenIdle) {
         parser.resume();
-        if (!parser.paused) this._socket?.resume();
+        if (!parser.paused && !this._closeWhenIdle) this._socket?.resume();
       }
+      this._closeIfIdle();
     });
+  }
+
+  /** Finishes a close that waited for a message being inflated, once none is. */
+  private _closeIfIdle(): void {
+    if (this._closeWhenIdle && !this._inflating) {
+      this._closeWhenIdle = false;
+      this._finishClose();
+    }
   }
 
   private _emitMessage(data: Buffer, isBinary: boolean): void {
@@ -959,10 +1066,30 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     socket.off('drain', socketOnDrain);
     cancelDeadline(this._closeDeadline);
     this._closeDeadline = null;
-    this._parser?.stop();
-    this._deflate?.close();
+    this._readyState = CLOSING;
+    // A send step in flight (a Blob read, a compression) fails itself and the queue behind it.
+    if (this._busy) this._orphanedQueue = this._sendQueue;
     this._sendQueue = null;
     this._queuedBytes = 0;
+    // Bytes the socket received but we had not read yet (paused while inflating) are still
+    // parsed, and a message being inflated is still delivered, before 'close' (as ws).
+    const parser = this._parser!;
+    if (!parser.stopped && !this._closeFrameReceived) {
+      let chunk: Buffer | null;
+      while ((chunk = socket.read() as Buffer | null) !== null) parser.push(chunk);
+    }
+    if (this._inflating) {
+      this._closeWhenIdle = true;
+      return;
+    }
+    this._finishClose();
+  }
+
+  private _finishClose(): void {
+    cancelDeadline(this._closeDeadline);
+    this._closeDeadline = null;
+    this._parser?.stop();
+    this._deflate?.close();
     this._readyState = CLOSED;
     this._tracker?._connectionClosed(this);
     this._tracker = null;
