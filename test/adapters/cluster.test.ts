@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
 import { setupPrimary, stickySessionId, workerIdOfSession } from '../../src/adapters/cluster.js';
+import { redisSkip } from '../shared/redis.js';
 import { uniquePrefix, until } from './helpers.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/sticky-cluster.ts', import.meta.url));
@@ -95,7 +96,7 @@ for (const impl of ['socket.io', 'switchboard']) {
   });
 }
 
-test('multi-core: switchboard workers behind the sticky primary share broadcasts through Redis (polling clients)', async () => {
+test('multi-core: switchboard workers behind the sticky primary share broadcasts through Redis (polling clients)', { skip: await redisSkip() }, async () => {
   const { port } = await startCluster({ IMPL: 'switchboard', WORKERS: '2', REDIS_PREFIX: uniquePrefix('sticky') });
   const clients: ClientSocket[] = [];
   after(() => clients.forEach((c) => c.disconnect()));

@@ -4,6 +4,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import { RedisProcess, collect, connectClient, connected, sleep, sparePort, startNode, uniquePrefix, until, type ServerNode } from './helpers.js';
+import { redisServerBinarySkip } from '../shared/redis.js';
+
+/** Each test runs its own redis-server. */
+const skip = redisServerBinarySkip();
 
 const COUNT = 150;
 const INTERVAL = 10;
@@ -39,7 +43,7 @@ async function outageDuringBroadcasts(adapter: 'streams' | 'pubsub') {
   return { nodes, received };
 }
 
-test('streams adapter: Redis killed and restarted mid-stream, no broadcast is lost', async (t) => {
+test('streams adapter: Redis killed and restarted mid-stream, no broadcast is lost', { skip }, async (t) => {
   const { nodes, received } = await outageDuringBroadcasts('streams');
   await until(() => received.every((r) => r.length >= COUNT), 'every client to get every broadcast', 15_000);
   await sleep(200);
@@ -53,7 +57,7 @@ test('streams adapter: Redis killed and restarted mid-stream, no broadcast is lo
   for (const e of errors) assert.ok(e.includes('REDIS_UNREACHABLE'), 'each node reported the outage');
 });
 
-test('pub/sub adapter: Redis killed and restarted mid-stream, the loss is counted and reported', async (t) => {
+test('pub/sub adapter: Redis killed and restarted mid-stream, the loss is counted and reported', { skip }, async (t) => {
   const { nodes, received } = await outageDuringBroadcasts('pubsub');
   await sleep(500);
   const local = received[0]!.map((args) => args[0]);
@@ -79,7 +83,7 @@ test('pub/sub adapter: Redis killed and restarted mid-stream, the loss is counte
 });
 
 for (const adapter of ['pubsub', 'streams'] as const) {
-  test(`${adapter} adapter: Redis unreachable at start is reported, the node keeps serving, then joins when Redis appears`, async () => {
+  test(`${adapter} adapter: Redis unreachable at start is reported, the node keeps serving, then joins when Redis appears`, { skip }, async () => {
     const redis = new RedisProcess(await sparePort());
     const prefix = uniquePrefix(`down-${adapter}`);
     const a = await startNode({ name: 'A', adapter, prefix, redisUrl: redis.url });
@@ -105,7 +109,7 @@ for (const adapter of ['pubsub', 'streams'] as const) {
   });
 }
 
-test('streams adapter: messages held while Redis is down are bounded by maxPendingMessages', async () => {
+test('streams adapter: messages held while Redis is down are bounded by maxPendingMessages', { skip }, async () => {
   const redis = new RedisProcess(await sparePort());
   const node = await startNode({ name: 'P', adapter: 'streams', prefix: uniquePrefix('pending'), redisUrl: redis.url, adapterOptions: { maxPendingMessages: 5 } });
   after(() => node.kill());

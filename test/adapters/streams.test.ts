@@ -1,13 +1,16 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { redisSkip } from '../shared/redis.js';
 import { clusterBehaviour } from './behaviour.js';
 import { collect, connectClient, connected, deleteKeys, sleep, startNode, streamLength, uniquePrefix, until, type ServerNode } from './helpers.js';
 
-describe('streams adapter: three nodes sharing one Redis', () => {
+const skip = await redisSkip();
+
+describe('streams adapter: three nodes sharing one Redis', { skip }, () => {
   clusterBehaviour('streams');
 });
 
-describe('streams adapter: connection state recovery across nodes', () => {
+describe('streams adapter: connection state recovery across nodes', { skip }, () => {
   const nodes: ServerNode[] = [];
   const prefixes: string[] = [];
   after(async () => {
