@@ -18,26 +18,37 @@ export type BufferListener = (message: Buffer, channel: Buffer) => unknown;
 export interface RedisConnection {
   readonly isOpen: boolean;
   readonly isReady: boolean;
+  /** Opens the connection (the adapters call it only if the client is not open yet). */
   connect(): Promise<unknown>;
+  /** Listens to the client's connection events. */
   on(event: 'error' | 'ready' | 'end' | 'connect' | 'reconnecting', listener: (...args: any[]) => void): unknown;
+  /** Removes a listener added with `on`. */
   off(event: 'error' | 'ready' | 'end' | 'connect' | 'reconnecting', listener: (...args: any[]) => void): unknown;
 }
 
 /** A client the pub/sub adapter publishes with and subscribes through (node-redis client or cluster). */
 export interface RedisPubSubClient extends RedisConnection {
+  /** PUBLISH */
   publish(channel: string, message: Buffer): Promise<unknown>;
+  /** SPUBLISH (sharded pub/sub, Redis 7). */
   sPublish(channel: string, message: Buffer): Promise<unknown>;
+  /** SUBSCRIBE, with messages delivered as buffers. */
   subscribe(channels: string | string[], listener: BufferListener, bufferMode: true): Promise<unknown>;
+  /** UNSUBSCRIBE */
   unsubscribe(channels: string | string[], listener: BufferListener, bufferMode: true): Promise<unknown>;
+  /** SSUBSCRIBE (sharded pub/sub, Redis 7), with messages delivered as buffers. */
   sSubscribe(channels: string | string[], listener: BufferListener, bufferMode: true): Promise<unknown>;
+  /** SUNSUBSCRIBE */
   sUnsubscribe(channels: string | string[], listener: BufferListener, bufferMode: true): Promise<unknown>;
 }
 
 /** A standalone node-redis client the streams adapter runs commands on. */
 export interface RedisCommandClient extends RedisConnection {
+  /** Sends any command (XADD, XRANGE, ...) and resolves with its reply. */
   sendCommand(args: ReadonlyArray<string | Buffer>, options?: { typeMapping?: object }): Promise<unknown>;
   /** A new client with the same options (the stream reader needs its own connection: XREAD BLOCK). */
   duplicate(): RedisCommandClient;
+  /** Closes the connection at once, pending commands included. */
   destroy(): void;
 }
 
