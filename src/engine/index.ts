@@ -9,7 +9,9 @@ export {
   type ConnectionError,
   type CookieOptions,
   type TransportName,
+  type AttachOptions,
 } from './server.js';
+export { attach, listen } from './listen.js';
 export {
   EngineSocket,
   PreparedPacket,
@@ -19,6 +21,7 @@ export {
   type SendOptions,
   type SendCallback,
   type CreatedPacket,
+  type FlushedPacket,
 } from './socket.js';
 export { PollingTransport, WebSocketTransport, type Transport } from './transports.js';
 export type { CorsOptions, OriginMatcher } from './cors.js';

@@ -4,6 +4,7 @@
  * them, and runs the shared heartbeat and timeout queues.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as schedule } from 'node:timers';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, OutgoingHttpHeaders, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -11,7 +12,7 @@ import { encodeOpenData } from '../protocol/engineio.js';
 import { clientAddress, compileTrust, type ProxyHeader, type TrustFunction, type TrustProxy } from './client-address.js';
 import { applyCors, isSameOrigin, originAllowed, type CorsOptions } from './cors.js';
 import { ErrorCode, refusal, writeRefusal, writeUpgradeRefusal, type Refusal } from './errors.js';
-import { EngineSocket, PreparedPacket, type SessionContext } from './socket.js';
+import { EngineSocket, flushedPacket, PreparedPacket, type FlushedPacket, type OutPacket, type SessionContext } from './socket.js';
 import { runMiddlewares, upgradeResponse, type EngineMiddleware, type UpgradeResponse } from './middleware.js';
 import { DelayQueue } from './timers.js';
 import { PollingTransport, WebSocketTransport, type PollingContext } from './transports.js';
@@ -86,6 +87,24 @@ export interface EngineOptions {
    * whose `EIO` is not `4` (default false: refused with 400, code 5, as in engine.io).
    */
   allowEIO3?: boolean;
+  /**
+   * Accepted for engine.io compatibility: the engine answers at its path with or without the
+   * trailing slash (`/engine.io/?…` and `/engine.io?…`) whatever the value (default true).
+   */
+  addTrailingSlash?: boolean;
+}
+
+/** Options of {@link EngineServer.attach} (also accepted by the `attach` and `listen` helpers). */
+export interface AttachOptions {
+  /** Where the engine answers (overrides the constructor's `path`). */
+  path?: string;
+  /**
+   * Upgrade requests for other paths that nothing answers are ended after
+   * `destroyUpgradeTimeout` (default true), as engine.io does; false leaves them to other listeners.
+   */
+  destroyUpgrade?: boolean;
+  /** Milliseconds an unhandled upgrade request may wait for another listener to answer it (default 1000). */
+  destroyUpgradeTimeout?: number;
 }
 
 /** Payload of the `connection_error` event: one refused request. */
@@ -99,11 +118,20 @@ export interface ConnectionError {
 export interface EngineServerEvents {
   connection: [socket: EngineSocket];
   connection_error: [error: ConnectionError];
-  /** Response headers of a polling response, mutable before they are sent. */
+  /**
+   * Response headers, mutable before they are sent: every polling response and every WebSocket
+   * upgrade (the 101) of the engine.
+   */
   headers: [headers: OutgoingHttpHeaders, req: IncomingMessage];
+  /** Response headers of the first response of a session only (its handshake), before `headers`. */
+  initial_headers: [headers: OutgoingHttpHeaders, req: IncomingMessage];
+  /** A session hands packets from its write buffer to its transport (engine.io's `flush`). */
+  flush: [socket: EngineSocket, packets: FlushedPacket[]];
+  /** A session's transport took what was buffered (engine.io's `drain`). */
+  drain: [socket: EngineSocket];
 }
 
-type Resolved = Required<Omit<EngineOptions, 'cors' | 'allowRequest' | 'initialPacket' | 'cookie' | 'httpCompression' | 'perMessageDeflate'>> & {
+type Resolved = Required<Omit<EngineOptions, 'cors' | 'allowRequest' | 'initialPacket' | 'cookie' | 'httpCompression' | 'perMessageDeflate' | 'addTrailingSlash'>> & {
   cors?: CorsOptions;
   allowRequest?: EngineOptions['allowRequest'];
   initialPacket?: string | Uint8Array;
@@ -134,8 +162,14 @@ const INVALID_HEADER_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
  * ```
  */
 export class EngineServer extends EventEmitter<EngineServerEvents> implements SessionContext {
-  /** Open sessions by id. */
-  readonly clients = new Map<string, EngineSocket>();
+  /**
+   * Open sessions by id, as engine.io's object: `engine.clients[id]`, `Object.keys(engine.clients)`.
+   * Only session ids are its own properties; count them with {@link clientsCount}.
+   */
+  readonly clients: Record<string, EngineSocket> = {};
+  private sessionCount = 0;
+  /** The HTTP server given to {@link attach} (or created by `listen`). */
+  httpServer: HttpServer | undefined;
   readonly options: Readonly<Resolved>;
   /** @internal */ readonly pingQueue: DelayQueue<EngineSocket>;
   /** @internal */ readonly pongQueue: DelayQueue<EngineSocket>;
@@ -198,14 +232,46 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     this.pollingContext = {
       maxHttpBufferSize: this.options.maxHttpBufferSize,
       compressionThreshold: this.options.compressionThreshold,
-      decorateHeaders: (headers, req) => {
-        if (this.listenerCount('headers') > 0) this.emit('headers', headers, req);
-      },
+      decorateHeaders: (headers, req) => this.decorateHeaders(headers, req),
     };
   }
 
+  /** The resolved options (engine.io's name). */
+  get opts(): Readonly<Resolved> {
+    return this.options;
+  }
+
+  /** Number of open sessions. */
   get clientsCount(): number {
-    return this.clients.size;
+    return this.sessionCount;
+  }
+
+  /** The open session with this id, if any (own properties only: no prototype names). */
+  private session(id: string): EngineSocket | undefined {
+    return Object.hasOwn(this.clients, id) ? this.clients[id] : undefined;
+  }
+
+  /** `initial_headers` (handshake responses) then `headers`, only when someone listens. */
+  private decorateHeaders(headers: OutgoingHttpHeaders, req: IncomingMessage): void {
+    if (this.listenerCount('initial_headers') > 0 && parseQuery(req.url).get('sid') === null) {
+      this.emit('initial_headers', headers, req);
+    }
+    if (this.listenerCount('headers') > 0) this.emit('headers', headers, req);
+  }
+
+  /** @internal */
+  sessionFlushed(socket: EngineSocket, packets: readonly OutPacket[]): void {
+    if (this.listenerCount('flush') > 0) this.emit('flush', socket, packets.map(flushedPacket));
+  }
+
+  /** @internal */
+  sessionDrained(socket: EngineSocket): void {
+    if (this.listenerCount('drain') > 0) this.emit('drain', socket);
+  }
+
+  /** @internal whether anyone listens for the server's `flush` or `drain`. */
+  get watchesFlush(): boolean {
+    return this.listenerCount('flush') > 0 || this.listenerCount('drain') > 0;
   }
 
   get maxBufferedBytes(): number {
@@ -254,7 +320,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
         if (error) return this.refuse(req, error, (e) => writeRefusal(res, e));
         const sid = query.get('sid');
         if (sid) {
-          const session = this.clients.get(sid)!;
+          const session = this.session(sid)!;
           this.unconfirmed.delete(session);
           (session.transport as PollingTransport).handleRequest(req, res);
         } else {
@@ -284,11 +350,27 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
         // A WebSocket-only handshake opens a session here: its cookie goes with the 101.
         const { cookie } = this.options;
         if (cookie && id !== undefined) upgradeResponse(req, socket).setHeader('Set-Cookie', serializeCookie(cookie, id));
+        if (this.listenerCount('headers') > 0 || this.listenerCount('initial_headers') > 0) this.decorateUpgrade(req, socket);
         this.wss.handleUpgrade(req, socket, head, (ws) => this.onWebSocket(req, query.get('sid'), id, ws));
       });
     if (this.middlewares.length === 0) return verify(); // no response stand-in needed
     this.afterMiddlewares(req, upgradeResponse(req, socket), (e) => writeUpgradeRefusal(socket, e), verify);
   };
+
+  /**
+   * Lets `initial_headers` / `headers` listeners see and change the headers of a 101 answer, as
+   * an object like a polling response's; what they set goes through the same header checks.
+   */
+  private decorateUpgrade(req: IncomingMessage, socket: Duplex): void {
+    const response = upgradeResponse(req, socket);
+    const headers: OutgoingHttpHeaders = response.getHeaders();
+    this.decorateHeaders(headers, req);
+    for (const name of Object.keys(headers)) {
+      const value = headers[name];
+      if (value === undefined) response.removeHeader(name);
+      else response.setHeader(name, typeof value === 'number' ? String(value) : value);
+    }
+  }
 
   /** Runs the `use` middlewares, then `verify` unless one failed (400) or answered the request itself. */
   private afterMiddlewares(
@@ -329,8 +411,11 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
    * Takes over the engine's path on an `http`/`https` server: its `request` and `upgrade`
    * events for that path; every other route goes to the listeners it already had.
    */
-  attach(server: HttpServer, options: { path?: string } = {}): this {
+  attach(server: HttpServer, options: AttachOptions = {}): this {
+    this.httpServer = server;
     if (options.path) this.pathBase = normalizePath(options.path);
+    const destroyUpgrade = options.destroyUpgrade ?? true;
+    const destroyUpgradeTimeout = options.destroyUpgradeTimeout ?? 1000;
     const previous = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
     server.removeAllListeners('request');
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -339,7 +424,10 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     };
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (this.matches(req.url)) this.handleUpgrade(req, socket, head);
+      else if (!destroyUpgrade) return;
       else if (server.listenerCount('upgrade') === 1) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      // Another listener may answer it; an upgrade nobody answered in time would hold a socket forever.
+      else schedule(() => endUnanswered(socket), destroyUpgradeTimeout).unref();
     };
     server.on('request', onRequest);
     server.on('upgrade', onUpgrade);
@@ -360,7 +448,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
    */
   close(): void {
     this.closed = true;
-    for (const session of [...this.clients.values()]) session.close(true);
+    for (const session of Object.values(this.clients)) session.close(true);
     for (const queue of [this.pingQueue, this.pongQueue, this.upgradeQueue, this.closeQueue, this.clientPingQueue]) queue.clear();
     this.wss?.close();
     this.wss = null;
@@ -368,7 +456,10 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
 
   /** @internal */
   sessionClosed(socket: EngineSocket): void {
-    if (this.clients.get(socket.id) === socket) this.clients.delete(socket.id);
+    if (this.session(socket.id) === socket) {
+      delete this.clients[socket.id];
+      this.sessionCount--;
+    }
     this.unconfirmed.delete(socket);
   }
 
@@ -417,7 +508,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     }
     const sid = query.get('sid');
     if (sid !== null) {
-      const session = this.clients.get(sid);
+      const session = this.session(sid);
       if (!session) return cb(refusal(ErrorCode.UNKNOWN_SID, { sid }));
       if (!upgrade && session.transport.name !== transport) {
         return cb(refusal(ErrorCode.BAD_REQUEST, { name: 'TRANSPORT_MISMATCH', transport, previousTransport: session.transport.name }));
@@ -434,7 +525,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
       return cb(null);
     }
     if (req.method !== 'GET') return cb(refusal(ErrorCode.BAD_HANDSHAKE_METHOD, { method: req.method }));
-    if (this.clients.size >= this.options.maxSessions && !this.evictUnconfirmed()) {
+    if (this.sessionCount >= this.options.maxSessions && !this.evictUnconfirmed()) {
       return cb(refusal(ErrorCode.BAD_REQUEST, { name: 'TOO_MANY_SESSIONS' }, 'Too many sessions', 503));
     }
     if (!this.admitHandshake(req)) {
@@ -508,7 +599,9 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   private openSession(id: string, req: IncomingMessage, transport: PollingTransport | WebSocketTransport): EngineSocket {
     const session = new EngineSocket(id, req, this, transport, this.clientAddress(req), handshakeProtocol(req));
     transport.socket = session;
-    this.clients.set(id, session);
+    // Defined, not assigned: any id (even `__proto__`) stays an own data property.
+    Object.defineProperty(this.clients, id, { value: session, enumerable: true, configurable: true, writable: true });
+    this.sessionCount++;
     const upgrades =
       transport.name === 'polling' && this.options.allowUpgrades && this.options.transports.includes('websocket')
         ? ['websocket']
@@ -545,7 +638,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     }
     // Re-checked: the session may have changed while the WebSocket handshake ran. The extra
     // connection is only closed; the session and its current transport are left alone.
-    const session = this.clients.get(sid);
+    const session = this.session(sid);
     if (!session || session.readyState !== 'open' || session.transport.name !== 'polling' || session.upgrading) {
       ws.close(1008, 'upgrade refused'); // RFC 6455 §7.4.1: policy violation, the generic refusal
       return;
@@ -562,6 +655,16 @@ type AddressedRequest = IncomingMessage & { [kClientAddress]?: string };
 function destroySocket(this: Duplex): void {
   this.destroy();
 }
+
+/** An upgrade for another path that no listener answered (nothing written to it): end it. */
+function endUnanswered(socket: Duplex & { bytesWritten?: number }): void {
+  if (socket.writable && !socket.bytesWritten) {
+    socket.on('error', destroySocket);
+    socket.end();
+  }
+}
+
+
 
 /** The Engine.IO revision a handshake asks for: 4 only when `EIO=4`, else 3 (engine.io's rule). */
 function handshakeProtocol(req: IncomingMessage): 3 | 4 {

@@ -8,7 +8,7 @@ import type { EnginePacket, PacketType } from '../protocol/engineio.js';
 import { withTypeByte } from '../protocol/engineio-v3.js';
 import { TimerEntry, type DelayQueue } from './timers.js';
 import type { PollingTransport, Transport, WebSocketTransport } from './transports.js';
-import { prepareFrame, type PreparedFrame } from './ws-server.js';
+import { preEncodedFrame, prepareFrame, type PreparedFrame } from './ws-server.js';
 
 /**
  * Why a session ended. `transport buffer full`: the client did not read fast enough and what was
@@ -29,12 +29,35 @@ export interface EngineSocketEvents {
   packet: [packet: EnginePacket];
   packetCreate: [packet: CreatedPacket];
   heartbeat: [];
+  /** Packets leave the write buffer for the transport (engine.io's `flush`). */
+  flush: [packets: FlushedPacket[]];
 }
 
 /** Options of one `send`. */
 export interface SendOptions {
   /** Let permessage-deflate compress this message when negotiated (default true). */
   compress?: boolean;
+  /**
+   * The complete WebSocket frame of this text message, already built (the buffers together are
+   * the frame), as `packetCreate` reports it for broadcasts: written as is on WebSocket, so many
+   * recipients share one encoding. Polling sends `data` as usual.
+   */
+  wsPreEncodedFrame?: Buffer[];
+}
+
+/** A packet as the `flush` events show it (engine.io's shape: type, data, options). */
+export interface FlushedPacket {
+  type: PacketType;
+  data?: string | Uint8Array;
+  options: { compress: boolean };
+}
+
+/** @internal */
+export function flushedPacket(packet: OutPacket): FlushedPacket {
+  const data = packet.prepared ? packet.prepared.data : packet.data;
+  const out: FlushedPacket = { type: packet.type, options: { compress: packet.compress !== false } };
+  if (data !== undefined) out.data = data;
+  return out;
 }
 
 /** Called once the message has been written to the transport. */
@@ -57,7 +80,10 @@ export class PreparedPacket {
   /** Binary messages differ in Engine.IO v3 (type byte / `b4` prefix): built once too, if needed. */
   private v3Frame: PreparedFrame | null = null;
   private v3Text: string | null = null;
-  constructor(readonly data: string | Uint8Array) {}
+  /** `frame`: the WebSocket frame when the caller already has it (`wsPreEncodedFrame`). */
+  constructor(readonly data: string | Uint8Array, frame: PreparedFrame | null = null) {
+    this.frame = frame;
+  }
 
   /** @internal the WebSocket frame (text `4…` or raw binary), framed once per protocol revision. */
   wsFrame(protocol: 3 | 4 = 4): PreparedFrame {
@@ -98,6 +124,10 @@ export interface SessionContext {
   readonly upgradeQueue: DelayQueue<EngineSocket>;
   readonly closeQueue: DelayQueue<EngineSocket>;
   readonly clientPingQueue: DelayQueue<EngineSocket>;
+  /** Someone listens for the server's `flush` / `drain`. */
+  readonly watchesFlush: boolean;
+  sessionFlushed(socket: EngineSocket, packets: readonly OutPacket[]): void;
+  sessionDrained(socket: EngineSocket): void;
   sessionClosed(socket: EngineSocket): void;
 }
 
@@ -185,14 +215,42 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
     return this.writeBufferBytes + this.transport.bufferedAmount;
   }
 
-  /** Sends a message (string → text, bytes → binary). `cb` runs once it was written. */
-  send(data: string | Uint8Array, options?: SendOptions, cb?: SendCallback): void {
+  /**
+   * Sends a message (string → text, bytes → binary). `cb` runs once it was written to the
+   * transport (the polling response sent, the WebSocket frame handed to the kernel); if the
+   * session closes first it never runs and is released. `send(data, cb)` works too, as in engine.io.
+   */
+  send(data: string | Uint8Array, options?: SendOptions | SendCallback, cb?: SendCallback): void {
+    if (typeof options === 'function') {
+      cb = options;
+      options = undefined;
+    }
+    const frame = options?.wsPreEncodedFrame;
+    if (frame !== undefined && typeof data === 'string') {
+      this.sendPrepared(new PreparedPacket(data, preEncodedFrame(frame)), options, cb);
+      return;
+    }
     this.sendPacket('message', data, options?.compress, cb);
   }
 
   /** Alias of {@link send}, as in engine.io. */
-  write(data: string | Uint8Array, options?: SendOptions, cb?: SendCallback): void {
-    this.sendPacket('message', data, options?.compress, cb);
+  write(data: string | Uint8Array, options?: SendOptions | SendCallback, cb?: SendCallback): void {
+    this.send(data, options, cb);
+  }
+
+  /** Whether anyone listens for `flush` / `drain` here or on the server (else nothing is built for them). */
+  private get watchesFlush(): boolean {
+    return this.listenerCount('flush') > 0 || this.listenerCount('drain') > 0 || this.context.watchesFlush;
+  }
+
+  private flushing(packets: OutPacket[]): void {
+    if (this.listenerCount('flush') > 0) this.emit('flush', packets.map(flushedPacket));
+    this.context.sessionFlushed(this, packets);
+  }
+
+  private drained(): void {
+    if (this.listenerCount('drain') > 0) this.emit('drain');
+    this.context.sessionDrained(this);
   }
 
   /** Sends a message prepared once with `engine.prepare(data)`; no per-recipient encoding. */
@@ -200,7 +258,10 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
     if (this.readyState !== 'open' || !this.admit(packet.byteLength)) return;
     this.announce('message', packet.data, options?.compress, packet);
     if (this.writeBuffer === null && this.transport.name === 'websocket') {
+      // Written at once: for `flush`/`drain` listeners this is a flush of one packet.
+      if (this.watchesFlush) this.flushing([{ type: 'message', prepared: packet, compress: options?.compress, cb }]);
       this.transport.writePrepared(packet, cb);
+      if (this.watchesFlush) this.drained();
     } else {
       this.buffer({ type: 'message', prepared: packet, cb }, packet.byteLength);
     }
@@ -243,7 +304,9 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
     if (!this.admit(size)) return;
     this.announce(type, data, compress);
     if (this.writeBuffer === null && this.transport.name === 'websocket') {
+      if (this.watchesFlush) this.flushing([{ type, data, compress, cb }]);
       this.transport.write(type, data, compress, cb);
+      if (this.watchesFlush) this.drained();
     } else {
       this.buffer({ type, data, compress, cb }, size);
     }
@@ -296,12 +359,14 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
     const packets = this.writeBuffer;
     if (packets === null || !this.transport.ready || this.readyState === 'closed') return;
     this.dropWriteBuffer();
+    const watched = this.watchesFlush;
+    if (watched) this.flushing(packets);
     this.transport.writeBatch(packets);
     if (this.readyState === 'closing' && this.transport.name === 'polling' && packets[packets.length - 1]!.type === 'close') {
       this.finish('forced close'); // the close packet just left
       return;
     }
-    if (this.listenerCount('drain') > 0) this.emit('drain');
+    if (watched) this.drained();
   }
 
   // ---- called by transports ----

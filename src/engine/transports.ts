@@ -127,7 +127,9 @@ export class PollingTransport {
         return;
       }
       for (const packet of packets) this.socket.receive(this, packet);
-      res.writeHead(200, { 'Content-Type': 'text/html', 'Content-Length': '2' });
+      const headers: OutgoingHttpHeaders = { 'Content-Type': 'text/html', 'Content-Length': '2' };
+      this.context.decorateHeaders(headers, req); // `headers` listeners see data responses too, as in engine.io
+      res.writeHead(200, headers);
       res.end('ok');
     };
     req.on('data', onChunk).on('end', onEnd);

@@ -55,6 +55,18 @@ export function prepareFrame(data: string | Uint8Array, binary: boolean): Prepar
   return prepareMessage(data, { binary });
 }
 
+/**
+ * A frame an application built already (engine.io's `wsPreEncodedFrame`: buffers that together
+ * are one complete, unmasked frame). Only the server role writes it, so the payload is located,
+ * not copied.
+ */
+export function preEncodedFrame(buffers: readonly Uint8Array[]): PreparedFrame {
+  const frame = buffers.length === 1 && Buffer.isBuffer(buffers[0]) ? buffers[0] : Buffer.concat(buffers);
+  const shortLength = frame.length > 1 ? frame[1]! & 0x7f : 0;
+  const headerLength = shortLength === 127 ? 10 : shortLength === 126 ? 4 : 2; // RFC 6455 §5.2
+  return { frame, payload: frame.subarray(Math.min(headerLength, frame.length)), binary: (frame[0]! & 0x0f) === 2 };
+}
+
 export function sendPrepared(ws: EngineWebSocket, frame: PreparedFrame, cb?: (err?: Error) => void): void {
   ws.sendPrepared(frame, cb);
 }

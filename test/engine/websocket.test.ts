@@ -219,7 +219,7 @@ test('a second WebSocket with the sid of an upgraded or upgrading session is acc
   const wsSid = JSON.parse(String(await wsOnly.nth(0)).slice(1)).sid as string;
   const extra = await WireClient.connect(wsUrl(h, `EIO=4&transport=websocket&sid=${wsSid}`));
   assert.deepEqual((await extra.closed)[0], 1008);
-  assert.equal(h.engine.clients.get(wsSid)?.readyState, 'open');
+  assert.equal(h.engine.clients[wsSid]?.readyState, 'open');
 });
 
 test('allowUpgrades: false refuses WebSocket upgrades of polling sessions', async (t) => {
