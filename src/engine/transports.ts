@@ -134,7 +134,10 @@ export class PollingTransport {
     };
     req.on('data', onChunk).on('end', onEnd);
     req.once('close', () => {
-      this.receiving = false; // aborted by the client: nothing was delivered
+      if (req.complete) return;
+      // Aborted by the client mid-body: nothing was delivered, and the session ends (as engine.io).
+      this.receiving = false;
+      this.socket.transportClosed(this, 'transport error', new Error('data request connection closed prematurely'));
     });
   }
 
