@@ -1,4 +1,8 @@
 /**
+ * Node's `cluster` module: every core of one machine. `createAdapter()` (in the workers) and
+ * `setupPrimary()` (in the primary) share rooms, broadcasts and the server utilities between the
+ * workers over IPC, without Redis; `setupPrimary(server)` and `setupWorker()` add sticky sessions.
+ *
  * Sticky sessions for Node's `cluster` module. HTTP long-polling sends each request of a session
  * as a separate HTTP request, and only the worker that created the session knows it; a plain
  * round-robin balancer answers "Session ID unknown" (400). WebSocket-only deployments do not need
@@ -32,7 +36,16 @@
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
-import type { Server as NetServer, Socket } from 'node:net';
+import { Server as NetServerClass, type Server as NetServer, type Socket } from 'node:net';
+import { setupRelay } from './node-cluster.js';
+
+export {
+  NodeClusterAdapter,
+  createAdapter,
+  type NodeClusterAdapterOptions,
+  type NodeClusterAdapterConstructor,
+} from './node-cluster.js';
+export { ClusterAdapterError, type ClusterAdapterErrorCode } from './errors.js';
 
 export type LoadBalancing = 'round-robin' | 'least-connections';
 
@@ -70,6 +83,15 @@ interface ClosedMessage {
   switchboard: 'sticky:closed';
 }
 
+/**
+ * Readiness, both ways: a worker says `sticky:ready` once it receives connections; a primary that
+ * starts routing after that asks `sticky:ready?` and the ready workers say it again. A worker that
+ * was just forked (a replacement) gets no connection before it can take it.
+ */
+interface ReadyMessage {
+  switchboard: 'sticky:ready' | 'sticky:ready?';
+}
+
 const SID_PARAM = /[?&]sid=w(\d{1,9})\./;
 
 /** The worker id encoded in a sticky session id (`w<id>.<random>`), if any. */
@@ -89,8 +111,10 @@ export interface StickyPrimary extends NetServer {
 }
 
 /**
- * Turns `server` (a `net.Server`; an `http.Server` works too, its own request handling is
- * detached) into the sticky front of the cluster. Call `listen()` on the returned server.
+ * Runs the cluster's primary side. Without arguments, only the relay the workers' adapters
+ * (`createAdapter()`) talk through, as `setupPrimary()` of `@socket.io/cluster-adapter`. With
+ * `server` (a `net.Server`; an `http.Server` works too, its own request handling is detached),
+ * also the sticky front of the cluster: call `listen()` on the returned server.
  *
  * @example
  * ```ts
@@ -104,29 +128,42 @@ export interface StickyPrimary extends NetServer {
  * }
  * ```
  */
-export function setupPrimary(server: NetServer, options: PrimaryOptions = {}): StickyPrimary {
+export function setupPrimary(): void;
+export function setupPrimary(server: NetServer, options?: PrimaryOptions): StickyPrimary;
+export function setupPrimary(server?: NetServer, options: PrimaryOptions = {}): StickyPrimary | void {
+  setupRelay();
+  if (!server) return;
   const loadBalancing = options.loadBalancing ?? 'least-connections';
   const headTimeout = options.headTimeout ?? 10_000;
   const maxHeadBytes = options.maxHeadBytes ?? 8192;
   const listWorkers = options.workers ?? (() => Object.values(cluster.workers ?? {}) as Worker[]);
   const counts = new Map<number, number>();
+  const ready = new Set<number>();
   let nextIndex = 0;
 
   const onWorkerMessage = (worker: Worker, msg: unknown) => {
-    if ((msg as ClosedMessage | null)?.switchboard !== 'sticky:closed') return;
+    const kind = (msg as ClosedMessage | ReadyMessage | null)?.switchboard;
+    if (kind === 'sticky:ready') ready.add(worker.id);
+    if (kind !== 'sticky:closed') return;
     const n = counts.get(worker.id) ?? 0;
     if (n > 0) counts.set(worker.id, n - 1);
   };
-  const onWorkerExit = (worker: Worker) => counts.delete(worker.id);
+  const onWorkerExit = (worker: Worker) => {
+    counts.delete(worker.id);
+    ready.delete(worker.id);
+  };
   cluster.on('message', onWorkerMessage);
   cluster.on('exit', onWorkerExit);
   server.once('close', () => {
     cluster.off('message', onWorkerMessage);
     cluster.off('exit', onWorkerExit);
   });
+  for (const worker of Object.values(cluster.workers ?? {})) {
+    if (worker?.isConnected()) worker.send({ switchboard: 'sticky:ready?' } satisfies ReadyMessage, () => {});
+  }
 
   const pickWorker = (requestLine: string): Worker | undefined => {
-    const live = [...listWorkers()].filter((w) => w.isConnected());
+    const live = [...listWorkers()].filter((w) => w.isConnected() && ready.has(w.id));
     if (live.length === 0) return undefined;
     const owner = workerIdOfSession(requestLine);
     if (owner !== undefined) {
@@ -198,6 +235,7 @@ export function setupPrimary(server: NetServer, options: PrimaryOptions = {}): S
 /**
  * Receives the connections the primary hands over and feeds them to `httpServer` (which must not
  * listen itself). When `io` is given, its engine mints session ids that route back here.
+ * `setupWorker(io)` (as with `@socket.io/sticky`) uses the HTTP server `io` is attached to.
  *
  * @example
  * ```ts
@@ -210,8 +248,18 @@ export function setupPrimary(server: NetServer, options: PrimaryOptions = {}): S
  * setupWorker(httpServer, io);
  * ```
  */
-export function setupWorker(httpServer: HttpServer, io?: StickyEngineHost): void {
+export function setupWorker(io: StickyEngineHost & { httpServer?: HttpServer | undefined }): void;
+export function setupWorker(httpServer: HttpServer, io?: StickyEngineHost): void;
+export function setupWorker(first: HttpServer | (StickyEngineHost & { httpServer?: HttpServer | undefined }), second?: StickyEngineHost): void {
   if (!cluster.isWorker) throw new Error('setupWorker() must run in a cluster worker');
+  let httpServer: HttpServer;
+  let io = second;
+  if (first instanceof NetServerClass) httpServer = first as HttpServer;
+  else {
+    if (!first.httpServer) throw new Error('setupWorker(io): io is not attached to an HTTP server; pass it: setupWorker(httpServer, io)');
+    httpServer = first.httpServer;
+    io = first;
+  }
   const workerId = cluster.worker!.id;
   if (io) {
     const engine = io.engine as { generateId?: IdGenerator; options?: { generateId?: IdGenerator } } | undefined;
@@ -226,7 +274,9 @@ export function setupWorker(httpServer: HttpServer, io?: StickyEngineHost): void
     res.setHeader('Connection', 'close');
   });
 
+  const sayReady = () => process.send?.({ switchboard: 'sticky:ready' } satisfies ReadyMessage, undefined, undefined, () => {});
   process.on('message', (msg: unknown, handle: unknown) => {
+    if ((msg as ReadyMessage | null)?.switchboard === 'sticky:ready?') return void sayReady();
     if ((msg as HandoffMessage | null)?.switchboard !== 'sticky:connection' || !handle) return;
     const socket = handle as Socket;
     socket.once('close', () => process.send?.({ switchboard: 'sticky:closed' } satisfies ClosedMessage));
@@ -235,4 +285,5 @@ export function setupWorker(httpServer: HttpServer, io?: StickyEngineHost): void
     socket.emit('data', Buffer.from((msg as HandoffMessage).head, 'base64'));
     socket.resume();
   });
+  sayReady();
 }

@@ -1,11 +1,12 @@
-// Behaviour every Redis adapter must show with three server nodes and clients spread across them.
-// Registered inside a describe() by pubsub.test.ts and streams.test.ts.
+// Behaviour every cluster adapter must show with three server nodes and clients spread across them.
+// Registered inside a describe() by pubsub.test.ts, streams.test.ts and node-cluster.test.ts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket as ClientSocket } from 'socket.io-client';
-import { collect, connectClient, connected, deleteKeys, sleep, startNode, uniquePrefix, until, type ServerNode } from './helpers.js';
+import { collect, connectClient, connected, deleteKeys, sleep, startNode, startWorkerCluster, uniquePrefix, until, type ServerNode, type WorkerCluster } from './helpers.js';
 
-type AdapterKind = 'pubsub' | 'sharded' | 'streams';
+/** Redis adapters run as three processes; 'ipc' as three node:cluster workers of one primary. */
+type AdapterKind = 'pubsub' | 'sharded' | 'streams' | 'ipc';
 
 export function clusterBehaviour(adapter: AdapterKind): void {
   const nodes: ServerNode[] = [];
@@ -13,9 +14,15 @@ export function clusterBehaviour(adapter: AdapterKind): void {
   const clients: ClientSocket[] = [];
   const ids: string[] = [];
   const prefix = uniquePrefix(adapter);
+  let workers: WorkerCluster | undefined;
 
   before(async () => {
-    nodes.push(...(await Promise.all(['A', 'B', 'C'].map((name) => startNode({ name, adapter, prefix })))));
+    if (adapter === 'ipc') {
+      workers = await startWorkerCluster({ workers: 3 });
+      nodes.push(...workers.nodes);
+    } else {
+      nodes.push(...(await Promise.all(['A', 'B', 'C'].map((name) => startNode({ name, adapter, prefix })))));
+    }
     await until(async () => (await Promise.all(nodes.map((n) => n.call<number>('serverCount')))).every((c) => c === 3), 'nodes to see each other');
     for (let i = 0; i < 6; i++) clients.push(await connected(connectClient(nodes[i % 3]!.port, { auth: { tag: `c${i}` } })));
     ids.push(...clients.map((c) => c.id!));
@@ -23,6 +30,7 @@ export function clusterBehaviour(adapter: AdapterKind): void {
 
   after(async () => {
     for (const c of clients) c.disconnect();
+    if (workers) return workers.close();
     await Promise.all(nodes.map((n) => n.kill()));
     await deleteKeys(prefix);
   });

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { CodecError, MAX_DEPTH, decodeValue, encodeValue } from '../../src/adapters/redis/codec.js';
+import { CodecError, MAX_DEPTH, decodeValue, encodeValue } from '../../src/adapters/codec.js';
 import { DEFAULT_MAX_DEPTH } from '../../src/protocol/socketio.js';
-import { ENVELOPE_VERSION, MessageType, decodeMessage, encodeMessage } from '../../src/adapters/redis/envelope.js';
+import { ENVELOPE_VERSION, MessageType, decodeMessage, encodeMessage } from '../../src/adapters/envelope.js';
 
 /** JSON-like values plus Buffers and Dates: everything an event argument may hold. */
 const valueArb = fc.letrec((tie) => ({

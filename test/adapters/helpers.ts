@@ -214,3 +214,79 @@ export async function deleteKeys(prefix: string, url = REDIS_URL): Promise<void>
     await client.close();
   }
 }
+
+const clusterFixture = fileURLToPath(new URL('./fixtures/ipc-cluster.ts', import.meta.url));
+
+export interface WorkerCluster {
+  /** The sticky front (setupPrimary) every worker is reached through. */
+  port: number;
+  /** One node per worker slot; `port` is the worker's own port. */
+  nodes: ServerNode[];
+  primary: ChildProcess;
+  /** Resolves when the worker of `slot` was replaced (RESPAWN) and is ready. */
+  respawned(slot: number): Promise<{ port: number; workerId: number }>;
+  close(): Promise<void>;
+}
+
+/** A node:cluster of `workers` switchboard workers sharing the IPC adapter (fixtures/ipc-cluster.ts). */
+export async function startWorkerCluster(options: { workers?: number; respawn?: boolean; heartbeatTimeout?: number } = {}): Promise<WorkerCluster> {
+  const workers = options.workers ?? 3;
+  const primary = spawn(process.execPath, ['--import', 'tsx', clusterFixture], {
+    env: { ...process.env, WORKERS: String(workers), RESPAWN: options.respawn ? '1' : '', HEARTBEAT_TIMEOUT: String(options.heartbeatTimeout ?? 400) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  const respawns = new Map<number, (info: { port: number; workerId: number }) => void>();
+  let nextId = 0;
+  let exited = false;
+  const exit = new Promise<void>((resolve) => primary.once('exit', () => ((exited = true), resolve())));
+  primary.on('exit', () => {
+    for (const p of pending.values()) p.reject(new Error('the cluster primary exited'));
+    pending.clear();
+  });
+  const send = <T>(msg: Record<string, unknown>): Promise<T> => {
+    if (exited) return Promise.reject(new Error('the cluster primary is gone'));
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      primary.send({ ...msg, id });
+    });
+  };
+  const ready = await new Promise<{ port: number; ports: number[] }>((resolve, reject) => {
+    primary.once('exit', (code) => reject(new Error(`the cluster primary exited early (${code})`)));
+    primary.on('message', (msg: any) => {
+      if (msg?.ready) resolve(msg);
+      else if (typeof msg?.respawned === 'number') {
+        nodes[msg.respawned]!.port = msg.port;
+        respawns.get(msg.respawned)?.(msg);
+      } else if (typeof msg?.id === 'number') {
+        const p = pending.get(msg.id);
+        pending.delete(msg.id);
+        if (msg.error) p?.reject(Object.assign(new Error(msg.error.message), { code: msg.error.code }));
+        else p?.resolve(msg.result);
+      }
+    });
+  });
+  const nodes: ServerNode[] = ready.ports.map((port, slot) => {
+    const node: ServerNode = {
+      name: 'ABCDEFGH'[slot]!,
+      port,
+      child: primary,
+      call: (cmd, args = {}) => send({ slot, cmd, args }),
+      errors: () => node.call('errors'),
+      kill: async (signal = 'SIGTERM') => void (await send({ slot, cmd: 'kill', signal })),
+    };
+    return node;
+  });
+  return {
+    port: ready.port,
+    nodes,
+    primary,
+    respawned: (slot) => new Promise((resolve) => respawns.set(slot, resolve)),
+    async close() {
+      if (exited) return;
+      primary.disconnect();
+      await exit;
+    },
+  };
+}

@@ -9,34 +9,19 @@
  * });
  * ```
  */
+import { ClusterAdapterError, type ClusterAdapterErrorCode } from '../errors.js';
 
 export type RedisAdapterErrorCode =
+  | ClusterAdapterErrorCode
   /** Redis cannot be reached (at start, or the connection dropped and is being retried). */
   | 'REDIS_UNREACHABLE'
   /** A Redis command failed for another reason (wrong type, out of memory, ...). */
   | 'REDIS_COMMAND_FAILED'
   /** A message could not be sent to the other nodes (pub/sub adapter while Redis is down). */
-  | 'PUBLISH_FAILED'
-  /** Messages between nodes were lost (stream trimmed before it was read, or dropped while Redis was down). */
-  | 'MESSAGES_LOST'
-  /** A cluster request (fetchSockets, serverSideEmit with ack, ...) did not get every answer in time. */
-  | 'REQUEST_TIMEOUT'
-  /** The adapter was closed while the operation was pending. */
-  | 'ADAPTER_CLOSED'
-  /** A message from another node could not be decoded (corrupt, or written by an incompatible version). */
-  | 'BAD_MESSAGE'
-  /** A value cannot be sent between nodes (bigint, circular structure, too deep). */
-  | 'UNENCODABLE';
+  | 'PUBLISH_FAILED';
 
-export class RedisAdapterError extends Error {
-  override readonly name = 'RedisAdapterError';
-  constructor(
-    readonly code: RedisAdapterErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
+export class RedisAdapterError extends ClusterAdapterError<RedisAdapterErrorCode> {
+  override readonly name: string = 'RedisAdapterError';
 }
 
 /** Wraps whatever a Redis client threw into a typed error (connection failures become REDIS_UNREACHABLE). */

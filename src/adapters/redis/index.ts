@@ -14,10 +14,11 @@
  * const io = new Server(3000, { adapter: createStreamsAdapter(redis) });
  * ```
  */
-export { ClusterAdapter, type ClusterAdapterOptions } from './cluster-adapter.js';
+export { ClusterAdapter, type ClusterAdapterOptions } from '../cluster-adapter.js';
 export { RedisPubSubAdapter, createAdapter, type AdapterConstructor, type RedisAdapterOptions } from './pubsub.js';
 export { RedisStreamsAdapter, createStreamsAdapter, type StreamsAdapterOptions } from './streams.js';
 export { RedisAdapterError, type RedisAdapterErrorCode } from './errors.js';
-export { MessageType, ENVELOPE_VERSION, encodeMessage, decodeMessage, type ClusterMessage } from './envelope.js';
-export { CodecError } from './codec.js';
+export { ClusterAdapterError, type ClusterAdapterErrorCode } from '../errors.js';
+export { MessageType, ENVELOPE_VERSION, encodeMessage, decodeMessage, type ClusterMessage } from '../envelope.js';
+export { CodecError } from '../codec.js';
 export type { RedisPubSubClient, RedisCommandClient, RedisConnection } from './redis-client.js';

@@ -20,9 +20,9 @@
  * ```
  */
 import type { Namespace } from '../../server/namespace.js';
-import { ClusterAdapter, type ClusterAdapterOptions } from './cluster-adapter.js';
-import { CodecError } from './codec.js';
-import { type ClusterMessage, decodeMessage } from './envelope.js';
+import { ClusterAdapter, type ClusterAdapterOptions } from '../cluster-adapter.js';
+import { CodecError } from '../codec.js';
+import { type ClusterMessage, decodeMessage } from '../envelope.js';
 import { RedisAdapterError, toAdapterError } from './errors.js';
 import type { BufferListener, RedisConnection, RedisPubSubClient } from './redis-client.js';
 import { randomBytes } from 'node:crypto';
@@ -112,7 +112,7 @@ export class RedisPubSubAdapter extends ClusterAdapter {
     options: RedisAdapterOptions = {},
     uid?: string,
   ) {
-    super(nsp, uid, options);
+    super(nsp, uid, options, RedisAdapterError);
     const key = options.key ?? 'switchboard';
     this.sharded = options.sharded ?? false;
     this.channel = `${key}#${nsp.name}#`;

@@ -32,9 +32,9 @@ import { randomBytes } from 'node:crypto';
 import type { BroadcastOptions, Room, Session, SessionToPersist, SocketIOPacket } from '../../server/adapter.js';
 import type { Namespace } from '../../server/namespace.js';
 import { PacketType } from '../../protocol/socketio.js';
-import { ClusterAdapter, type ClusterAdapterOptions } from './cluster-adapter.js';
-import { CodecError, decodeValue, encodeValue } from './codec.js';
-import { type ClusterMessage, MessageType, decodeMessage } from './envelope.js';
+import { ClusterAdapter, type ClusterAdapterOptions } from '../cluster-adapter.js';
+import { CodecError, decodeValue, encodeValue } from '../codec.js';
+import { type ClusterMessage, MessageType, decodeMessage } from '../envelope.js';
 import { RedisAdapterError, toAdapterError } from './errors.js';
 import { ConnectionWatch, whenReady, type AdapterConstructor } from './pubsub.js';
 import { BUFFER_REPLIES, type RedisCommandClient, STREAM_ID, type StreamEntry, optionalNumber, parseEntries, streamInfo } from './redis-client.js';
@@ -209,7 +209,7 @@ export class RedisStreamsAdapter extends ClusterAdapter {
     private readonly hub: StreamHub,
     options: StreamsAdapterOptions,
   ) {
-    super(nsp, hub.uid, options);
+    super(nsp, hub.uid, options, RedisAdapterError);
     this.watch = new ConnectionWatch([hub.client], `Redis streams adapter (namespace "${nsp.name}")`, (err) => this.reportError(err));
   }
 

@@ -1,7 +1,8 @@
 /**
- * The part of the Redis adapters that does not depend on how bytes travel: which operations are
+ * The part of the cluster adapters that does not depend on how bytes travel: which operations are
  * forwarded to the other nodes, the node registry (heartbeats), and requests that wait for the
- * answers of every live node. Subclasses provide the transport (pub/sub channels, or a stream).
+ * answers of every live node. Subclasses provide the transport (node:cluster IPC, Redis pub/sub
+ * channels, or a Redis stream).
  *
  * Every node runs one adapter per namespace. A node announces itself with HELLO, every peer answers
  * with a HEARTBEAT, then each node sends a HEARTBEAT every `heartbeatInterval`. A peer not heard
@@ -9,11 +10,14 @@
  * complete without it: requests wait only for live nodes.
  */
 import { randomBytes } from 'node:crypto';
-import { Adapter, type BroadcastFlags, type BroadcastOptions, type Room, type SocketLike, type SocketIOPacket } from '../../server/adapter.js';
-import type { Namespace } from '../../server/namespace.js';
+import { Adapter, type BroadcastFlags, type BroadcastOptions, type Room, type SocketLike, type SocketIOPacket } from '../server/adapter.js';
+import type { Namespace } from '../server/namespace.js';
 import { CodecError } from './codec.js';
 import { type ClusterMessage, MessageType, encodeMessage } from './envelope.js';
-import { RedisAdapterError, type RedisAdapterErrorCode } from './errors.js';
+import { ClusterAdapterError, type ClusterAdapterErrorCode } from './errors.js';
+
+/** The error class a transport reports with (Redis adapters: `RedisAdapterError`). */
+export type ClusterErrorClass = new (code: ClusterAdapterErrorCode, message: string, options?: { cause?: unknown }) => ClusterAdapterError<string>;
 
 export interface ClusterAdapterOptions {
   /** How long fetchSockets() and serverSideEmit() acks wait for the other nodes (ms). Default 5000. */
@@ -43,7 +47,7 @@ interface PendingRequest {
   waiting: Set<string>;
   responseType: MessageType;
   onResponse(uid: string, body: Record<string, unknown>): void;
-  done(err: RedisAdapterError | null): void;
+  done(err: ClusterAdapterError<string> | null): void;
   timer: NodeJS.Timeout;
 }
 
@@ -92,9 +96,9 @@ function asPacket(v: unknown): SocketIOPacket {
   return { type: p.type, nsp: p.nsp, data: p.data, ...(typeof p.id === 'number' ? { id: p.id } : {}) };
 }
 
-function warnOnce(err: RedisAdapterError): void {
+function warnOnce(err: ClusterAdapterError<string>): void {
   process.emitWarning(`${err.message} (listen to the adapter's "error" event to handle it)`, {
-    type: 'RedisAdapterWarning',
+    type: err.name.replace(/Error$/, 'Warning'),
     code: err.code,
   });
 }
@@ -112,9 +116,14 @@ export abstract class ClusterAdapter extends Adapter {
   private requestCounter = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  private readonly lastReported = new Map<RedisAdapterErrorCode, number>();
+  private readonly lastReported = new Map<string, number>();
 
-  constructor(nsp: Namespace<any, any, any, any>, uid: string | undefined, options: ClusterAdapterOptions) {
+  constructor(
+    nsp: Namespace<any, any, any, any>,
+    uid: string | undefined,
+    options: ClusterAdapterOptions,
+    private readonly errorClass: ClusterErrorClass = ClusterAdapterError,
+  ) {
     super(nsp);
     this.uid = uid ?? randomBytes(8).toString('base64url');
     this.requestsTimeout = options.requestsTimeout ?? 5000;
@@ -147,7 +156,7 @@ export abstract class ClusterAdapter extends Adapter {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeatTimer);
-    const closing = new RedisAdapterError('ADAPTER_CLOSED', 'the adapter was closed');
+    const closing = this.error('ADAPTER_CLOSED', 'the adapter was closed');
     for (const request of this.requests.values()) request.done(closing);
     for (const [id, pending] of this.broadcastAcks) {
       clearTimeout(pending.timer);
@@ -167,6 +176,11 @@ export abstract class ClusterAdapter extends Adapter {
     return [...this.peers.keys()];
   }
 
+  /** A typed error of this transport's class. */
+  protected error(code: ClusterAdapterErrorCode, message: string, options?: { cause?: unknown }): ClusterAdapterError<string> {
+    return new this.errorClass(code, message, options);
+  }
+
   protected message(type: MessageType, body?: unknown): ClusterMessage {
     return { type, uid: this.uid, nsp: this.nsp.name, body };
   }
@@ -175,7 +189,7 @@ export abstract class ClusterAdapter extends Adapter {
    * Reports a failure: to `error` listeners when there are some, else as a process warning. The
    * same code is reported at most once per second so an outage does not flood the logs.
    */
-  reportError(err: RedisAdapterError): void {
+  reportError(err: ClusterAdapterError<string>): void {
     const now = Date.now();
     if ((this.lastReported.get(err.code) ?? 0) > now - 1000) return;
     this.lastReported.set(err.code, now);
@@ -188,7 +202,7 @@ export abstract class ClusterAdapter extends Adapter {
     try {
       return encodeMessage(msg);
     } catch (err) {
-      this.reportError(new RedisAdapterError('UNENCODABLE', `cannot send to other nodes: ${(err as Error).message}`, { cause: err }));
+      this.reportError(this.error('UNENCODABLE', `cannot send to other nodes: ${(err as Error).message}`, { cause: err }));
       return undefined;
     }
   }
@@ -293,7 +307,7 @@ export abstract class ClusterAdapter extends Adapter {
     responseType: MessageType,
     onResponse: (uid: string, body: Record<string, unknown>) => void,
   ): Promise<void> {
-    if (this.closed) return Promise.reject(new RedisAdapterError('ADAPTER_CLOSED', 'the adapter was closed'));
+    if (this.closed) return Promise.reject(this.error('ADAPTER_CLOSED', 'the adapter was closed'));
     if (this.peers.size === 0) return Promise.resolve();
     const requestId = this.nextRequestId();
     return new Promise<void>((resolve, reject) => {
@@ -310,7 +324,7 @@ export abstract class ClusterAdapter extends Adapter {
         timer: setTimeout(() => {
           const missing = request.waiting.size;
           request.done(
-            new RedisAdapterError(
+            this.error(
               'REQUEST_TIMEOUT',
               `${MessageType[type]} timed out after ${this.requestsTimeout} ms: ${missing} of the other nodes did not answer`,
             ),
@@ -340,7 +354,7 @@ export abstract class ClusterAdapter extends Adapter {
       this.dispatch(msg, offset, known);
     } catch (err) {
       this.reportError(
-        new RedisAdapterError('BAD_MESSAGE', `malformed ${MessageType[msg.type]} message from node ${msg.uid}: ${(err as Error).message}`, {
+        this.error('BAD_MESSAGE', `malformed ${MessageType[msg.type]} message from node ${msg.uid}: ${(err as Error).message}`, {
           cause: err,
         }),
       );
@@ -472,7 +486,8 @@ export abstract class ClusterAdapter extends Adapter {
     timer.unref();
   }
 
-  private peerGone(uid: string): void {
+  /** Forgets a peer and stops waiting for its answers (heartbeat timeout, BYE, or the transport saw it go). */
+  protected peerGone(uid: string): void {
     if (!this.peers.delete(uid)) return;
     for (const request of this.requests.values()) {
       if (request.waiting.delete(uid) && request.waiting.size === 0) request.done(null);
