@@ -1,9 +1,11 @@
-// WebSocket benchmark (issue 2): switchboard/websocket vs ws (+ bufferutil, utf-8-validate).
+// WebSocket benchmark (issue 2): switchboard/websocket vs ws (+ bufferutil, utf-8-validate) and
+// uWebSockets.js (native; left out, with a note, where its binary does not load here).
 // Usage: node bench/ws.mjs [--quick] [--runs N] [--duration ms] [--only name] [--window N] [--big N]
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { options, runSuite } from './lib/suite.mjs';
 import { oursPath } from './lib/serverctl.mjs';
+import { uwsAvailable } from './lib/uws.mjs';
 
 export async function wsSuite(opts = options()) {
   const statusFile = fileURLToPath(new URL('../src/websocket/STATUS.md', import.meta.url));
@@ -11,19 +13,21 @@ export async function wsSuite(opts = options()) {
   const cases = [];
   for (const conns of [1, 100]) {
     for (const [size, label] of [[32, '32 B'], [1024, '1 KiB'], [65536, '64 KiB']]) {
-      cases.push({ name: `echo ${label} x ${conns}`, kind: 'echo', mode: 'echo', conns, size, target: 1.3 });
+      cases.push({ name: `echo ${label} x ${conns}`, kind: 'echo', mode: 'echo', conns, size, target: 1.3, targets: { uws: 0.9 } });
     }
   }
   for (const conns of [1000, opts.big]) {
-    cases.push({ name: `broadcast 32 B to ${conns}`, kind: 'broadcast', mode: 'broadcast', conns, size: 32, workers: 2, target: 2 });
+    cases.push({ name: `broadcast 32 B to ${conns}`, kind: 'broadcast', mode: 'broadcast', conns, size: 32, workers: 2, target: 2, targets: { uws: 0.9 } });
   }
   cases.push({ name: `idle memory at ${opts.big}`, kind: 'memory', conns: opts.big, workers: 2, target: 0.5 });
+  const uws = uwsAvailable();
   return runSuite({
-    title: 'WebSocket: switchboard/websocket vs ws',
+    title: 'WebSocket: switchboard/websocket vs ws and uWS.js',
     name: 'ws',
     script: fileURLToPath(new URL('./lib/server-ws.mjs', import.meta.url)),
     proto: 'ws',
-    impls: { peer: 'ws', ours: 'switchboard', ceiling: 'net' },
+    impls: { peer: 'ws', peers: uws ? ['ws', 'uws'] : ['ws'], ours: 'switchboard', ceiling: 'net' },
+    notes: uws ? [] : ['uWebSockets.js left out: its native module does not load here'],
     oursReady,
     cases,
     opts,

@@ -1,6 +1,8 @@
 // Socket.IO server under test, one per child process.
 //   --impl socket.io    socket.io@4 with its defaults (the `ws` engine)
 //   --impl switchboard  ours, from the build (dist/esm/server)
+//   --impl socket.io-uws  socket.io@4 on uWebSockets.js (native), as its docs show it:
+//                       `io.attachApp(app)` (WebSocket broadcasts then go through app.publish)
 //   --impl net          a raw `net` baseline: WebSocket handshake, Engine.IO open, Socket.IO
 //                       CONNECT reply, then the least work that answers the generator (not a
 //                       real server): the ceiling the load generator can drive
@@ -10,6 +12,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { arg, oursPath, serveControl } from './serverctl.mjs';
 import { acceptKey, frame, OP_TEXT } from './wsframe.mjs';
+import { listenApp, loadUws } from './uws.mjs';
 
 const impl = arg('impl', 'socket.io');
 const host = '127.0.0.1';
@@ -71,21 +74,35 @@ async function netCeiling() {
 }
 
 async function realServer() {
+// `<library>-uws`: the same library served by a uWebSockets.js app through attachApp.
+const onUws = impl.endsWith('-uws');
+const library = onUws ? impl.slice(0, -'-uws'.length) : impl;
 let Server;
-if (impl === 'socket.io') ({ Server } = await import('socket.io'));
-else if (impl === 'switchboard') {
+if (library === 'socket.io') ({ Server } = await import('socket.io'));
+else if (library === 'switchboard') {
   const path = oursPath('server');
   if (!path) throw new Error('switchboard is not built (npm run build)');
   ({ Server } = await import(path));
   if (typeof Server !== 'function') throw new Error('switchboard does not export Server yet');
 } else throw new Error('unknown --impl ' + impl);
 
+const withHandlers = (io) => {
+  io.on('connection', (socket) => {
+    socket.on('echo', (data, ack) => ack(data));
+    socket.on('bc', (data) => io.emit('bc', data));
+  });
+  return io;
+};
+if (onUws) {
+  const uws = loadUws();
+  const uwsApp = uws.App();
+  const io = withHandlers(new Server());
+  io.attachApp(uwsApp);
+  serveControl(await listenApp(uws, uwsApp, host), () => io.engine.clientsCount);
+  return;
+}
 const httpServer = http.createServer();
-const io = new Server(httpServer);
-io.on('connection', (socket) => {
-  socket.on('echo', (data, ack) => ack(data));
-  socket.on('bc', (data) => io.emit('bc', data));
-});
+const io = withHandlers(new Server(httpServer));
 httpServer.listen(0, host);
 await once(httpServer, 'listening');
 serveControl(httpServer.address().port, () => io.engine.clientsCount);

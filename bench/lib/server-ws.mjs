@@ -1,6 +1,8 @@
 // WebSocket server under test, one per child process.
 //   --impl ws           the `ws` package (bufferutil + utf-8-validate installed), README idioms
 //   --impl switchboard  ours, from the build (dist/esm/websocket)
+//   --impl uws          uWebSockets.js (native), its documented idioms: ws.send for echo,
+//                       app.publish to a topic every client subscribes to for broadcast
 //   --impl net          a raw `net` baseline that does only the handshake and the minimum of
 //                       framing: the ceiling the load generator can drive (not a real server)
 //   --mode echo|broadcast
@@ -9,6 +11,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { arg, oursPath, serveControl } from './serverctl.mjs';
 import { acceptKey, frame, OP_TEXT } from './wsframe.mjs';
+import { listenApp, loadUws } from './uws.mjs';
 
 const impl = arg('impl', 'ws');
 const mode = arg('mode', 'echo');
@@ -40,6 +43,28 @@ if (impl === 'ws') {
     });
   });
   serveControl(wss.address().port, () => wss.clients.size);
+} else if (impl === 'uws') {
+  const uws = loadUws();
+  const app = uws.App();
+  let clients = 0;
+  app.ws('/*', {
+    // The same limits as ours by default (maxPayload 1 MiB, maxBufferedAmount 4 MiB): uWS.js's own
+    // 16 KiB would refuse the 64 KiB echo, and its 64 KiB backpressure cap drops broadcasts to
+    // slow readers, which would make it deliver less than the others.
+    maxPayloadLength: 1024 * 1024,
+    maxBackpressure: 4 * 1024 * 1024,
+    open: (ws) => {
+      clients++;
+      if (mode === 'broadcast') ws.subscribe('all');
+    },
+    close: () => {
+      clients--;
+    },
+    message: mode === 'echo'
+      ? (ws, message, isBinary) => ws.send(message, isBinary)
+      : (ws, message, isBinary) => app.publish('all', message, isBinary),
+  });
+  serveControl(await listenApp(uws, app, host), () => clients);
 } else if (impl === 'net') {
   const sockets = new Set();
   const server = net.createServer({ noDelay: true }, (socket) => {

@@ -34,9 +34,14 @@ const fmtBytes = (b) => (Math.abs(b) >= 1024 ? (b / 1024).toFixed(2) + ' KiB' : 
 const fmtMs = (ms) => (Number.isNaN(ms) ? '-' : ms < 10 ? ms.toFixed(2) : ms.toFixed(0));
 const pct = (x) => (x * 100).toFixed(0) + '%';
 
-/** Run the cases and print one table. `impls` = { peer, ours, ceiling? } (ids of --impl). */
-export async function runSuite({ title, name, script, proto, impls, oursReady, cases, opts }) {
-  const order = [impls.peer];
+/**
+ * Run the cases and print one table. `impls` = { peer, peers?, ours, ceiling? } (ids of --impl):
+ * `peer` is the primary peer (the one `target` is for), `peers` every peer in the run, primary
+ * first (default: just `peer`). A case may set `targets: { <peer>: x }` for the other peers.
+ */
+export async function runSuite({ title, name, script, proto, impls, oursReady, cases, opts, notes = [] }) {
+  const peers = peersOf(impls);
+  const order = [...peers];
   if (!opts.noOurs && oursReady) order.push(impls.ours);
   if (impls.ceiling) order.push(impls.ceiling);
   const selected = cases.filter((c) => !opts.only || c.name.includes(opts.only));
@@ -45,10 +50,11 @@ export async function runSuite({ title, name, script, proto, impls, oursReady, c
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; ${pinning}`);
   console.log(`method: best of ${opts.runs} interleaved runs, ${opts.warmupMs} ms warm-up + ${opts.durationMs} ms measured` +
     (oursReady ? '' : `; ours (${impls.ours}) is NOT ready, peer only`));
+  for (const note of notes) console.log(`note: ${note}`);
 
   const results = [];
   for (const c of selected) {
-    const row = { name: c.name, kind: c.kind, target: c.target, by: {} };
+    const row = { name: c.name, kind: c.kind, target: c.target, targets: c.targets, by: {} };
     const runs = c.kind === 'memory' ? 1 : opts.runs;
     const tries = {};
     for (let r = 0; r < runs; r++) {
@@ -78,6 +84,8 @@ export async function runSuite({ title, name, script, proto, impls, oursReady, c
         }
       }
     }
+    // ours / peer for every peer (for memory, of the heap per connection: lower is better there).
+    row.ratios = Object.fromEntries(peers.map((p) => [p, ratio(row, impls, row.kind === 'memory' ? 'heapPerConn' : 'rate', p)]));
     results.push(row);
     printRow(row, impls);
   }
@@ -86,7 +94,7 @@ export async function runSuite({ title, name, script, proto, impls, oursReady, c
   const partial = opts.only || opts.quick ? '.partial' : '';
   const file = fileURLToPath(new URL(`../results/${name}${partial}.json`, import.meta.url));
   mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
-  writeFileSync(file, JSON.stringify({ title, date: new Date().toISOString(), opts, pinning, impls, results }, null, 2));
+  writeFileSync(file, JSON.stringify({ title, date: new Date().toISOString(), opts, pinning, notes, impls: { ...impls, peers }, results }, null, 2));
   return results;
 }
 
@@ -100,34 +108,39 @@ function printRow(row, impls) {
   console.log(`  ${row.name.padEnd(28)} ${parts.join(' | ')}`);
 }
 
-/** ours / peer, or '-' when either is missing. */
-export function ratio(row, impls, key) {
+const peersOf = (impls) => impls.peers ?? [impls.peer];
+
+/** ours / peer (the primary peer unless named), or NaN when either is missing. */
+export function ratio(row, impls, key, peer = impls.peer) {
   const a = row.by[impls.ours];
-  const b = row.by[impls.peer];
+  const b = row.by[peer];
   if (!a || !b || a.error || b.error) return NaN;
   return a[key] / b[key];
 }
 
 function printTable(title, results, impls) {
-  const head = ['case', impls.peer, impls.ours, 'ours/peer', 'target', impls.ceiling ? `${impls.ceiling} ceiling` : null, 'p99 ms peer/ours', 'gen CPU max']
-    .filter((h) => h !== null);
+  const peers = peersOf(impls);
+  const head = ['case', ...peers, impls.ours];
+  for (const p of peers) head.push(peers.length === 1 ? 'ours/peer' : `ours/${p}`, 'target');
+  if (impls.ceiling) head.push(`${impls.ceiling} ceiling`);
+  head.push(`p99 ms ${peers.join('/')}/ours`, 'gen CPU max');
   const rows = results.map((row) => {
-    const peer = row.by[impls.peer];
-    const ours = row.by[impls.ours];
-    const ceil = impls.ceiling ? row.by[impls.ceiling] : undefined;
     const mem = row.kind === 'memory';
     const show = (r) => (!r ? 'n/a' : r.error ? 'error' : mem ? `${fmtBytes(r.heapPerConn)} / ${fmtBytes(r.rssPerConn)}` : fmtRate(r.rate) + '/s');
-    const x = mem ? ratio(row, impls, 'heapPerConn') : ratio(row, impls, 'rate');
-    const xr = mem ? ratio(row, impls, 'rssPerConn') : NaN;
-    const rat = Number.isNaN(x) ? '-' : mem ? `${x.toFixed(2)}x / ${xr.toFixed(2)}x` : x.toFixed(2) + 'x';
-    const met = Number.isNaN(x) ? '' : (mem ? x <= row.target : x >= row.target) ? ' ok' : ' MISS';
-    const lat = row.kind === 'broadcast'
-      ? `${peer?.p99Ms != null ? fmtMs(peer.p99Ms) : '-'} / ${ours?.p99Ms != null ? fmtMs(ours.p99Ms) : '-'}`
-      : '';
+    const cells = [row.name, ...peers.map((p) => show(row.by[p])), show(row.by[impls.ours])];
+    for (const p of peers) {
+      const target = p === impls.peer ? row.target : row.targets?.[p];
+      const x = mem ? ratio(row, impls, 'heapPerConn', p) : ratio(row, impls, 'rate', p);
+      const xr = mem ? ratio(row, impls, 'rssPerConn', p) : NaN;
+      const rat = Number.isNaN(x) ? '-' : mem ? `${x.toFixed(2)}x / ${xr.toFixed(2)}x` : x.toFixed(2) + 'x';
+      const met = Number.isNaN(x) || target == null ? '' : (mem ? x <= target : x >= target) ? ' ok' : ' MISS';
+      cells.push(rat + met, target == null ? '' : (mem ? '<= ' : '>= ') + target + 'x');
+    }
+    if (impls.ceiling) cells.push(mem ? '' : show(row.by[impls.ceiling]));
+    const p99 = (r) => (r?.p99Ms != null ? fmtMs(r.p99Ms) : '-');
+    cells.push(row.kind === 'broadcast' ? [...peers, impls.ours].map((i) => p99(row.by[i])).join(' / ') : '');
     const gens = Object.values(row.by).filter((r) => r.genCpu != null).map((r) => r.genCpu);
-    const cells = [row.name, show(peer), show(ours), rat + met, (mem ? '<= ' : '>= ') + row.target + 'x'];
-    if (impls.ceiling) cells.push(mem ? '' : show(ceil));
-    cells.push(lat, gens.length ? pct(Math.max(...gens)) : '');
+    cells.push(gens.length ? pct(Math.max(...gens)) : '');
     return cells;
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
