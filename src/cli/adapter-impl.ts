@@ -1,5 +1,5 @@
-// The one place the hub picks its Redis adapters: ours (src/adapters/redis). Loaded lazily: only
-// `--adapter redis|redis-streams` needs it (and the optional `redis` package).
+// The one place the hub picks its adapters: ours (src/adapters/redis, switchboard/cluster). Loaded
+// lazily: only `--adapter redis|redis-streams|cluster` needs them (redis: and the optional `redis` package).
 import type { AdapterConstructor } from '../server/index.js';
 
 export type AdapterFactory = AdapterConstructor;
@@ -12,4 +12,10 @@ export async function pubSubAdapter(pub: unknown, sub: unknown): Promise<Adapter
 export async function streamsAdapter(client: unknown): Promise<AdapterFactory> {
   const { createStreamsAdapter } = await import('../adapters/redis/index.js');
   return createStreamsAdapter(client as never, { streamName: 'switchboard-hub' });
+}
+
+/** node:cluster IPC between the workers of `serve --workers` (switchboard/cluster). */
+export async function clusterAdapter(): Promise<AdapterFactory> {
+  const { createAdapter } = await import('../adapters/cluster.js');
+  return createAdapter();
 }

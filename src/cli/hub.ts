@@ -2,7 +2,8 @@
 // (`/` page, `/chat` namespace), the dashboard (`/dashboard` page and namespace) and a relay on `/`.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
+import { setupWorker } from '../adapters/cluster.js';
 import { attachChat, type ChatLimits, DEFAULT_CHAT_LIMITS } from './chat.js';
 import { type Logger } from './log.js';
 import { HubMetrics, type MetricsSnapshot } from './metrics.js';
@@ -12,7 +13,7 @@ import { StaticPages } from './static.js';
 import type { AdapterFactory } from './adapter-impl.js';
 import { VERSION } from '../version.js';
 
-export type AdapterKind = 'memory' | 'redis' | 'redis-streams';
+export type AdapterKind = 'memory' | 'redis' | 'redis-streams' | 'cluster';
 
 export interface HubOptions {
   /** TCP port; 0 picks a free one (default 3000). */
@@ -42,6 +43,8 @@ export interface HubOptions {
    * (default), `true`, a hop count, or addresses/CIDR ranges, as the Server's `trustProxy`.
    */
   trustProxy?: boolean | number | string[];
+  /** A node:cluster worker of `serve --workers`: takes connections from the primary, which listens on `port`. */
+  worker?: boolean;
 }
 
 /** A running hub. */
@@ -138,14 +141,15 @@ export async function startHub(options: HubOptions): Promise<Hub> {
   metrics.start((snapshot) => { if (dashboard.sockets.size > 0) dashboard.emit('metrics', snapshot); });
 
   try {
-    await listen(http, options.port ?? 3000, host);
+    if (options.worker) setupWorker(http, io);
+    else await listen(http, options.port ?? 3000, host);
   } catch (err) {
     metrics.stop();
     io.close();
     await redis?.close();
     throw err;
   }
-  const port = (http.address() as AddressInfo).port;
+  const port = options.worker ? options.port ?? 3000 : (http.address() as AddressInfo).port;
   const url = `http://${displayHost(host)}:${port}`;
 
   let closing: Promise<void> | undefined;
@@ -194,12 +198,12 @@ function normalizePath(path: string): string {
   return p;
 }
 
-function displayHost(host: string): string {
+export function displayHost(host: string): string {
   if (['0.0.0.0', '::', '127.0.0.1', '::1', 'localhost'].includes(host)) return 'localhost';
   return host.includes(':') ? `[${host}]` : host;
 }
 
-function listen(http: HttpServer, port: number, host: string): Promise<void> {
+export function listen(http: NetServer, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       http.off('listening', onListening);
@@ -219,6 +223,7 @@ interface RedisSetup { adapter: AdapterFactory; close(): Promise<void> }
 /** Connects to Redis up front so a wrong URL fails at startup with a clear message, not later. */
 async function connectAdapter(kind: AdapterKind, url: string, log: Logger): Promise<RedisSetup | undefined> {
   if (kind === 'memory') return undefined;
+  if (kind === 'cluster') return { adapter: await (await import('./adapter-impl.js')).clusterAdapter(), close: async () => {} };
   let redis: typeof import('redis');
   try {
     redis = await import('redis');

@@ -2,8 +2,9 @@
 import { isIP } from 'node:net';
 import { formatOptions, parseArgs, UsageError, type OptionSpecs } from './args.js';
 import { COMMANDS_HELP, RAW_HELP, runConnect } from './connect.js';
-import { HubError, startHub, type AdapterKind } from './hub.js';
+import { HubError, type AdapterKind } from './hub.js';
 import { Logger } from './log.js';
+import { isHubWorker, parseWorkers, startServing } from './workers.js';
 import { VERSION } from '../version.js';
 
 /** Where the process's I/O goes; tests substitute streams and environment. */
@@ -21,10 +22,11 @@ const SERVE_OPTIONS = {
   host: { type: 'string', description: 'interface to listen on; 0.0.0.0 exposes the hub to the network', valueName: 'HOST', default: '127.0.0.1' },
   path: { type: 'string', description: 'Socket.IO endpoint path', valueName: 'PATH', default: '/socket.io' },
   'cors-origin': { type: 'string', multiple: true, description: 'browser origin allowed to connect, e.g. https://app.example.com ("*" = any); closed by default', valueName: 'ORIGIN' },
-  adapter: { type: 'string', choices: ['memory', 'redis', 'redis-streams'], description: 'how hubs share broadcasts', valueName: 'KIND' },
+  adapter: { type: 'string', choices: ['memory', 'redis', 'redis-streams', 'cluster'], description: 'how hubs share broadcasts (cluster: the processes of --workers, over IPC; their default)', valueName: 'KIND' },
   redis: { type: 'string', description: 'Redis URL for the redis adapters (implies --adapter redis)', valueName: 'URL' },
   'trust-proxy': { type: 'string', description: 'proxies whose X-Forwarded-For is believed for client addresses: true, a hop count, or addresses/CIDRs (loopback, uniquelocal); off by default', valueName: 'WHICH' },
   'dashboard-token': { type: 'string', description: 'token for /dashboard (env SWITCHBOARD_DASHBOARD_TOKEN; random when unset)', valueName: 'TOKEN' },
+  workers: { type: 'string', description: 'run the hub in N processes sharing the port ("auto": one per core); a worker that dies is replaced', valueName: 'N|auto' },
   quiet: { type: 'boolean', short: 'q', description: 'log only warnings and errors (still prints the URL)' },
   json: { type: 'boolean', description: 'log one JSON object per line' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
@@ -53,6 +55,7 @@ Usage:
 
 Examples:
   switchboard serve --port 8080
+  switchboard serve --workers auto
   switchboard serve --adapter redis --redis redis://127.0.0.1:6379
   switchboard connect http://localhost:3000 --namespace /chat --auth '{"nickname":"ada"}'
   switchboard connect ws://localhost:8080/echo --raw
@@ -127,13 +130,15 @@ async function serve(argv: string[], ctx: RunContext, stdout: NodeJS.WritableStr
   if (options.help) { stdout.write(SERVE_HELP); return 0; }
   if (positionals.length) throw new UsageError(`serve takes no arguments (got "${positionals[0]}")`, 'serve');
   if (options.quiet && options.json) throw new UsageError('choose one of --quiet and --json', 'serve');
-  const adapter: AdapterKind = (options.adapter as AdapterKind | undefined) ?? (options.redis ? 'redis' : 'memory');
+  const workers = parseWorkers(options.workers);
+  const adapter: AdapterKind = (options.adapter as AdapterKind | undefined) ?? (options.redis ? 'redis' : (workers ?? 1) > 1 ? 'cluster' : 'memory');
+  if (adapter === 'memory' && (workers ?? 1) > 1) throw new UsageError('--adapter memory keeps each worker to itself: use cluster (the default with --workers) or a redis adapter', 'serve');
   if (options.redis && adapter === 'memory') throw new UsageError('--redis needs --adapter redis or redis-streams', 'serve');
   if (options.redis && !/^rediss?:\/\//.test(options.redis)) throw new UsageError(`--redis must be a redis:// or rediss:// URL (got "${options.redis}")`, 'serve');
   const env = ctx.env ?? process.env;
   const logger = new Logger(options.json ? 'json' : options.quiet ? 'quiet' : 'text', stdout, stderr);
 
-  const hub = await startHub({
+  const hub = await startServing({
     port: options.port,
     host: options.host,
     path: options.path,
@@ -144,14 +149,14 @@ async function serve(argv: string[], ctx: RunContext, stdout: NodeJS.WritableStr
     trustProxy: parseTrustProxy(options['trust-proxy']),
     publicDir: ctx.publicDir,
     logger,
-  });
+  }, workers);
   // Graceful stop: the first signal closes every client properly; a second one forces the exit.
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) { logger.warn('forced-exit', { signal }); process.exit(130); }
       stopping = true;
-      logger.info('shutdown', { signal, clients: hub.io.engine?.clientsCount ?? 0 });
+      logger.info('shutdown', { signal, clients: hub.io?.engine?.clientsCount ?? 0 });
       const force = setTimeout(() => { logger.warn('shutdown-timeout'); process.exit(1); }, 10_000);
       force.unref();
       hub.close().then(() => {
@@ -169,6 +174,7 @@ async function serve(argv: string[], ctx: RunContext, stdout: NodeJS.WritableStr
     process.on('SIGTERM', stop);
     // A stray rejection (e.g. from a remote adapter while Redis restarts) is logged; it must not kill the hub.
     process.on('unhandledRejection', (err: unknown) => logger.error('unhandled-rejection', { error: err instanceof Error ? err.message : String(err) }));
+    if (isHubWorker()) return; // the primary announces the hub
     // Announce only once the signal handlers are in place, so whoever reads this line may stop us.
     const dashboard = `${hub.url}/dashboard#token=${hub.dashboardToken}`;
     logger.notice('listening', { url: hub.url, port: hub.port, host: options.host, path: options.path, adapter, dashboard, token: hub.dashboardToken },
