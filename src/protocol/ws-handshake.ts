@@ -6,8 +6,10 @@ import { createHash } from 'node:crypto';
 
 /** The GUID appended to the key before hashing (RFC 6455 §1.3). */
 export const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
-/** The only protocol version spoken (RFC 6455 §4.1). */
+/** The protocol version a client sends by default (RFC 6455 §4.1). */
 export const WS_VERSION = '13';
+/** Versions a server accepts: 13 (RFC 6455) and 8 (hybi-08, the same framing), as ws. */
+export const SUPPORTED_VERSIONS = '13, 8';
 
 /** Request headers as Node's `http.IncomingMessage` exposes them (lower-case names). */
 export type HeaderMap = Record<string, string | string[] | undefined>;
@@ -21,7 +23,7 @@ export interface UpgradeRequestLike {
 
 /** Result of {@link checkUpgradeRequest}. */
 export type UpgradeRequestCheck =
-  | { ok: true; key: string; protocols: Set<string>; extensions: string | undefined }
+  | { ok: true; key: string; version: number; protocols: Set<string>; extensions: string | undefined }
   | { ok: false; status: number; reason: string; headers?: Record<string, string> };
 
 /**
@@ -82,18 +84,56 @@ export function isToken(value: string): boolean {
  * parseProtocolList('chat, superchat'); // Set { 'chat', 'superchat' }
  */
 export function parseProtocolList(header: string): Set<string> | null {
-  const protocols = new Set<string>();
-  for (const item of header.split(',')) {
-    const protocol = item.trim();
-    if (!isToken(protocol) || protocols.has(protocol)) return null;
-    protocols.add(protocol);
+  try {
+    return parseSubprotocols(header);
+  } catch {
+    return null;
   }
+}
+
+const isBlank = (c: number): boolean => c === 0x20 || c === 0x09;
+
+/**
+ * `Sec-WebSocket-Protocol` parsed as ws's `subprotocol.parse` does: tokens separated by commas,
+ * with optional spaces or tabs around them (not before the first). Throws a `SyntaxError` with ws's
+ * message (`Unexpected character at index N`, `Unexpected end of input`, `The "x" subprotocol is
+ * duplicated`).
+ *
+ * @example
+ * parseSubprotocols('chat, superchat'); // Set { 'chat', 'superchat' }
+ */
+export function parseSubprotocols(header: string): Set<string> {
+  const protocols = new Set<string>();
+  let start = -1; // where the current token starts
+  let end = -1; // where it ended, once blanks follow it
+  const take = (at: number): void => {
+    const protocol = header.slice(start, end === -1 ? at : end);
+    if (protocols.has(protocol)) throw new SyntaxError(`The "${protocol}" subprotocol is duplicated`);
+    protocols.add(protocol);
+    start = end = -1;
+  };
+  for (let i = 0; i < header.length; i++) {
+    const c = header.charCodeAt(i);
+    if (end === -1 && c < 128 && TOKEN_CHARS[c] === 1) {
+      if (start === -1) start = i;
+    } else if (i !== 0 && isBlank(c)) {
+      if (start !== -1 && end === -1) end = i;
+    } else if (c === 0x2c && start !== -1) {
+      take(i);
+    } else {
+      throw new SyntaxError(`Unexpected character at index ${i}`);
+    }
+  }
+  if (start === -1 || end !== -1) throw new SyntaxError('Unexpected end of input');
+  take(header.length);
   return protocols;
 }
 
 /**
- * Validates an upgrade request per RFC 6455 §4.2.1. A wrong version gives 426 with
- * `Sec-WebSocket-Version: 13` (§4.4); any other problem gives 400 with the reason.
+ * Validates an upgrade request per RFC 6455 §4.2.1, with ws's statuses, order and messages first:
+ * a method other than GET gets 405; a bad `Upgrade`, key or version 400 (the version answer lists
+ * `Sec-WebSocket-Version: 13, 8`, as ws, where §4.4 suggests 426); then a bad subprotocol list.
+ * The checks ws leaves out come last: HTTP/1.1, `Host`, `Connection: Upgrade` (all 400).
  *
  * @example
  * const check = checkUpgradeRequest(req);
@@ -101,22 +141,18 @@ export function parseProtocolList(header: string): Set<string> | null {
  */
 export function checkUpgradeRequest(req: UpgradeRequestLike): UpgradeRequestCheck {
   const bad = (reason: string): UpgradeRequestCheck => ({ ok: false, status: 400, reason });
-  if (req.method !== 'GET') return bad('Method must be GET');
-  const [major, minor] = (req.httpVersion ?? '').split('.').map(Number);
-  if (major !== 1 || !(minor! >= 1)) return bad('HTTP/1.1 or later is required');
+  if (req.method !== 'GET') return { ok: false, status: 405, reason: 'Invalid HTTP method' };
   const headers = req.headers;
-  if (!headerValue(headers, 'host')) return bad('Missing Host header');
-  if (!hasToken(headerValue(headers, 'upgrade'), 'websocket')) return bad('Upgrade header must be "websocket"');
-  if (!hasToken(headerValue(headers, 'connection'), 'upgrade')) return bad('Connection header must contain "Upgrade"');
+  if (!hasToken(headerValue(headers, 'upgrade'), 'websocket')) return bad('Invalid Upgrade header');
   const key = headerValue(headers, 'sec-websocket-key');
   if (key === undefined || !isValidKey(key.trim())) return bad('Missing or invalid Sec-WebSocket-Key header');
-  const version = headerValue(headers, 'sec-websocket-version');
-  if (version?.trim() !== WS_VERSION) {
+  const version = Number(headerValue(headers, 'sec-websocket-version'));
+  if (version !== 13 && version !== 8) {
     return {
       ok: false,
-      status: 426,
-      reason: 'Unsupported WebSocket version',
-      headers: { 'Sec-WebSocket-Version': WS_VERSION },
+      status: 400,
+      reason: 'Missing or invalid Sec-WebSocket-Version header',
+      headers: { 'Sec-WebSocket-Version': SUPPORTED_VERSIONS },
     };
   }
   const protocolHeader = headerValue(headers, 'sec-websocket-protocol');
@@ -126,7 +162,11 @@ export function checkUpgradeRequest(req: UpgradeRequestLike): UpgradeRequestChec
     if (parsed === null) return bad('Invalid Sec-WebSocket-Protocol header');
     protocols = parsed;
   }
-  return { ok: true, key: key.trim(), protocols, extensions: headerValue(headers, 'sec-websocket-extensions') };
+  const [major, minor] = (req.httpVersion ?? '').split('.').map(Number);
+  if (major !== 1 || !(minor! >= 1)) return bad('HTTP/1.1 or later is required');
+  if (!headerValue(headers, 'host')) return bad('Missing Host header');
+  if (!hasToken(headerValue(headers, 'connection'), 'upgrade')) return bad('Connection header must contain "Upgrade"');
+  return { ok: true, key: key.trim(), version, protocols, extensions: headerValue(headers, 'sec-websocket-extensions') };
 }
 
 /** Whether a header name and value are safe to write into a response (no CR/LF injection). */

@@ -21,9 +21,26 @@ export {
 } from './websocket.js';
 export { MessageEvent, CloseEvent, ErrorEvent, WebSocketEvent } from './whatwg.js';
 export { createWebSocketStream } from './stream.js';
-export { WebSocketServer, type ServerOptions, type VerifyClientResult, type HandshakeRejection } from './server.js';
+export {
+  WebSocketServer,
+  type ServerOptions,
+  type VerifyClientResult,
+  type VerifyClientInfo,
+  type VerifyClientCallback,
+  type HandshakeRejection,
+} from './server.js';
 export type { PerMessageDeflateOptions } from './deflate.js';
 export type { HeartbeatOptions } from './heartbeat.js';
 export { WebSocketProtocolError, WS_ERRORS, type WebSocketErrorCode } from '../protocol/ws-errors.js';
 export { isValidCloseCode } from '../protocol/ws-close.js';
 export { WebSocket as default } from './websocket.js';
+import { parseSubprotocols } from '../protocol/ws-handshake.js';
+
+/**
+ * `subprotocol`, as ws exports it (since 8.20): `parse(header)` turns a `Sec-WebSocket-Protocol`
+ * value into a Set of names, or throws a `SyntaxError` with ws's messages.
+ *
+ * @example
+ * subprotocol.parse('chat, superchat'); // Set { 'chat', 'superchat' }
+ */
+export const subprotocol: { readonly parse: (header: string) => Set<string> } = Object.freeze({ parse: parseSubprotocols });

@@ -11,6 +11,7 @@ import {
   acceptKey,
   buildErrorResponse,
   checkUpgradeRequest,
+  headerValue,
 } from '../protocol/ws-handshake.js';
 import { negotiateDeflate, parseExtensions, type DeflateParams } from '../protocol/ws-extensions.js';
 import type { PerMessageDeflateOptions } from './deflate.js';
@@ -27,6 +28,18 @@ export interface HandshakeRejection {
 
 /** What `verifyClient` may return: true to accept, false for 401, or a rejection with status and body. */
 export type VerifyClientResult = boolean | HandshakeRejection | undefined;
+
+/** What `verifyClient` is given, as in ws. */
+export interface VerifyClientInfo {
+  /** `Origin` (`Sec-WebSocket-Origin` for protocol version 8). */
+  origin: string | undefined;
+  /** Whether the connection is TLS. */
+  secure: boolean;
+  req: http.IncomingMessage;
+}
+
+/** The callback of the two-argument `verifyClient`: accept, or refuse with a status (default 401), message and headers. */
+export type VerifyClientCallback = (result: boolean, code?: number, message?: string, headers?: Record<string, string>) => void;
 
 /** Options of {@link WebSocketServer}. Exactly one of `port`, `server` or `noServer` is required. */
 export interface ServerOptions extends ConnectionOptions {
@@ -46,16 +59,22 @@ export interface ServerOptions extends ConnectionOptions {
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Picks a subprotocol from the client's list; false for none. Default: the first offered. */
   handleProtocols?: (protocols: Set<string>, req: http.IncomingMessage) => string | false;
-  /** Accepts or rejects a handshake (origin, auth, ...). May return a Promise. Default: accept. */
-  verifyClient?: (req: http.IncomingMessage) => VerifyClientResult | Promise<VerifyClientResult>;
+  /**
+   * Accepts or rejects a handshake (origin, auth, ...), as in ws: `(info) => boolean`, or
+   * `(info, callback)` to decide asynchronously. May also return a Promise or a
+   * {@link HandshakeRejection}. Default: accept.
+   */
+  verifyClient?: (info: VerifyClientInfo, callback: VerifyClientCallback) => VerifyClientResult | Promise<VerifyClientResult> | void;
   /** Ping every `interval` ms and terminate peers that do not answer within `timeout`. Default off. */
   heartbeat?: HeartbeatOptions | false;
   /** Refuse upgrades with 503 beyond this many open connections. Default unlimited. */
   maxConnections?: number;
   /** Milliseconds an asynchronous `verifyClient` may take before the upgrade is refused with 503. Default 10000. */
   handshakeTimeout?: number;
-  /** Keep connections in {@link WebSocketServer.clients}. Default true. */
+  /** Keep connections in {@link WebSocketServer.clients} (otherwise `clients` is undefined). Default true. */
   clientTracking?: boolean;
+  /** The class of server-side connections: {@link WebSocket} or a subclass of it. */
+  WebSocket?: typeof WebSocket;
 }
 
 const RUNNING = 0;
@@ -68,8 +87,9 @@ function onHandshakeSocketError(this: Duplex): void {
   this.destroy();
 }
 
-/** Ends a handshake with an HTTP error response. */
-function abortHandshake(socket: Duplex, status: number, body: string, headers?: Record<string, string>): void {
+/** Ends a handshake with an HTTP error response (the body defaults to the status text, as ws). */
+function abortHandshake(socket: Duplex, status: number, body?: string, headers?: Record<string, string>): void {
+  body ||= http.STATUS_CODES[status] ?? '';
   socket.removeListener('error', onHandshakeSocketError);
   socket.on('error', onHandshakeSocketError);
   if (socket.writable) {
@@ -137,8 +157,8 @@ export interface WebSocketServer {
  * });
  */
 export class WebSocketServer extends EventEmitter implements ConnectionTracker {
-  /** Open connections (when `clientTracking` is on). */
-  readonly clients: Set<WebSocket> = new Set();
+  /** Open connections; undefined with `clientTracking: false` (as ws). */
+  readonly clients!: Set<WebSocket>;
   readonly options: Readonly<ServerOptions>;
   private readonly _server: http.Server | https.Server | null;
   private readonly _ownsServer: boolean;
@@ -159,11 +179,12 @@ export class WebSocketServer extends EventEmitter implements ConnectionTracker {
     this.emit('error', error);
   };
 
-  constructor(options: ServerOptions, callback?: () => void) {
+  constructor(options: ServerOptions = {}, callback?: () => void) {
     super();
     const modes = Number(options.port != null) + Number(options.server != null) + Number(options.noServer === true);
     if (modes !== 1) throw new TypeError('One and only one of the "port", "server", or "noServer" options must be specified');
     this.options = { ...options };
+    if (options.clientTracking !== false) (this as { clients: Set<WebSocket> }).clients = new Set();
     this._settings = resolveSettings(options);
     this._deflateOptions = options.perMessageDeflate ? (options.perMessageDeflate === true ? {} : options.perMessageDeflate) : null;
     if (this._deflateOptions !== null) negotiateDeflate([], this._deflateOptions); // validates the window bits now
@@ -220,14 +241,14 @@ export class WebSocketServer extends EventEmitter implements ConnectionTracker {
     socket.on('error', onHandshakeSocketError);
     const upgraded = socket as UpgradedSocket;
     if (upgraded._switchboardUpgrade) {
-      throw new Error('server.handleUpgrade() was called more than once with the same socket');
+      throw new Error('server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration');
     }
     upgraded._switchboardUpgrade = true;
 
-    if (this._state !== RUNNING) return abortHandshake(socket, 503, 'Server is closing');
-    if (!this.shouldHandle(req)) return abortHandshake(socket, 400, 'Invalid path');
+    if (this._state !== RUNNING) return abortHandshake(socket, 503);
     const check = checkUpgradeRequest(req);
-    if (!check.ok) return abortHandshake(socket, check.status, check.reason, check.headers);
+    if (!check.ok) return this._clientError(req, socket, check.status, check.reason, check.headers);
+    if (!this.shouldHandle(req)) return abortHandshake(socket, 400);
     const max = this.options.maxConnections;
     if (max !== undefined && this._connections + this._pending >= max) {
       return abortHandshake(socket, 503, 'Too many connections');
@@ -238,7 +259,7 @@ export class WebSocketServer extends EventEmitter implements ConnectionTracker {
       try {
         deflate = negotiateDeflate(parseExtensions(check.extensions), this._deflateOptions);
       } catch {
-        return abortHandshake(socket, 400, 'Invalid Sec-WebSocket-Extensions header');
+        return this._clientError(req, socket, 400, 'Invalid or unacceptable Sec-WebSocket-Extensions header');
       }
     }
 
@@ -252,7 +273,8 @@ export class WebSocketServer extends EventEmitter implements ConnectionTracker {
         const chosen = this.options.handleProtocols
           ? this.options.handleProtocols(check.protocols, req)
           : check.protocols.values().next().value;
-        if (typeof chosen === 'string' && check.protocols.has(chosen)) protocol = chosen;
+        // As ws, what handleProtocols returns is sent even if not offered (the client then fails).
+        if (typeof chosen === 'string' && chosen !== '') protocol = chosen;
       }
       const lines = [
         'HTTP/1.1 101 Switching Protocols',
@@ -266,7 +288,7 @@ export class WebSocketServer extends EventEmitter implements ConnectionTracker {
       socket.write(lines.join('\r\n') + '\r\n\r\n');
       socket.removeListener('error', onHandshakeSocketError);
 
-      const ws = new WebSocket(null);
+      const ws = new (this.options.WebSocket ?? WebSocket)(null, undefined, this.options as never);
       const attach: AttachOptions = {
         isServer: true,
         settings: this._settings,
@@ -276,7 +298,7 @@ export class WebSocketServer extends EventEmitter implements ConnectionTracker {
       if (protocol !== undefined) attach.protocol = protocol;
       ws._setSocket(socket, head, attach);
       this._connections++;
-      if (this.options.clientTracking !== false) this.clients.add(ws);
+      this.clients?.add(ws);
       cb(ws, req);
     };
 
@@ -284,14 +306,28 @@ export class WebSocketServer extends EventEmitter implements ConnectionTracker {
     if (verify === undefined) return complete();
     const decide = (result: VerifyClientResult): void => {
       if (result === true || result === undefined) complete();
-      else if (result === false) abortHandshake(socket, 401, 'Unauthorized');
-      else abortHandshake(socket, result.status, result.body ?? '', result.headers);
+      else if (result === false) abortHandshake(socket, 401);
+      else abortHandshake(socket, result.status, result.body, result.headers);
+    };
+    const info: VerifyClientInfo = {
+      origin: headerValue(req.headers, check.version === 8 ? 'sec-websocket-origin' : 'origin'),
+      secure: Boolean((req.socket as { authorized?: boolean; encrypted?: boolean }).authorized || (req.socket as { encrypted?: boolean }).encrypted),
+      req,
     };
     let result: VerifyClientResult | Promise<VerifyClientResult>;
     try {
-      result = verify(req);
+      if (verify.length === 2) {
+        // ws's asynchronous form: the callback decides.
+        result = new Promise<VerifyClientResult>((resolve) => {
+          verify(info, (verified, code, message, headers) => {
+            resolve(verified ? true : { status: code || 401, body: message ?? '', ...(headers ? { headers } : {}) });
+          });
+        });
+      } else {
+        result = (verify as (info: VerifyClientInfo) => VerifyClientResult | Promise<VerifyClientResult>)(info);
+      }
     } catch {
-      return abortHandshake(socket, 500, 'Internal Server Error');
+      return abortHandshake(socket, 500);
     }
     if (!isPromiseLike<VerifyClientResult>(result)) return decide(result);
     const pending = new PendingHandshake(socket);
@@ -302,13 +338,19 @@ export class WebSocketServer extends EventEmitter implements ConnectionTracker {
       cancelDeadline(pending.deadline);
       if (pending.done) return;
       pending.done = true;
-      if (this._state !== RUNNING) return abortHandshake(socket, 503, 'Server is closing');
+      if (this._state !== RUNNING) return abortHandshake(socket, 503);
       outcome();
     };
     result.then(
       (value) => settle(() => decide(value)),
-      () => settle(() => abortHandshake(socket, 500, 'Internal Server Error')),
+      () => settle(() => abortHandshake(socket, 500)),
     );
+  }
+
+  /** A request that is not a valid upgrade: 'wsClientError' when listened to (as ws), else the HTTP answer. */
+  private _clientError(req: http.IncomingMessage, socket: Duplex, status: number, reason: string, headers?: Record<string, string>): void {
+    if (this.listenerCount('wsClientError') === 0) return abortHandshake(socket, status, reason, headers);
+    this.emit('wsClientError', new Error(reason), socket, req);
   }
 
   /**
@@ -328,7 +370,7 @@ export class WebSocketServer extends EventEmitter implements ConnectionTracker {
       this._server.off('error', this._onError);
       this._server.off('upgrade', this._onUpgrade);
     }
-    for (const ws of this.clients) ws.close(1001);
+    if (this.clients !== undefined) for (const ws of this.clients) ws.close(1001);
     if (this._ownsServer) {
       this._server!.close(() => this._maybeClosed());
       (this._server as http.Server).closeIdleConnections?.();
@@ -339,7 +381,7 @@ export class WebSocketServer extends EventEmitter implements ConnectionTracker {
   /** @internal */
   _connectionClosed(ws: WebSocket): void {
     this._connections--;
-    this.clients.delete(ws);
+    this.clients?.delete(ws);
     if (this._state === CLOSING) this._maybeClosed();
   }
 

@@ -39,9 +39,9 @@ test('accepts a valid request, with case-insensitive token lists', () => {
   assert.deepEqual([...check.protocols], ['chat', 'superchat']);
 });
 
-test('refuses bad requests with 400 and a reason, a wrong version with 426', () => {
+test('refuses bad requests with 400 and a reason (405 for the method); a wrong version lists 13, 8', () => {
   const cases: Array<[(r: ReturnType<typeof goodRequest>) => void, number]> = [
-    [(r) => (r.method = 'POST'), 400],
+    [(r) => (r.method = 'POST'), 405],
     [(r) => (r.httpVersion = '1.0'), 400],
     [(r) => delete r.headers.host, 400],
     [(r) => (r.headers.upgrade = 'h2c'), 400],
@@ -50,8 +50,8 @@ test('refuses bad requests with 400 and a reason, a wrong version with 426', () 
     [(r) => (r.headers['sec-websocket-key'] = 'c2hvcnQ='), 400],
     [(r) => (r.headers['sec-websocket-protocol'] = 'a, a'), 400],
     [(r) => (r.headers['sec-websocket-protocol'] = 'a b'), 400],
-    [(r) => (r.headers['sec-websocket-version'] = '8'), 426],
-    [(r) => delete r.headers['sec-websocket-version'], 426],
+    [(r) => (r.headers['sec-websocket-version'] = '7'), 400],
+    [(r) => delete r.headers['sec-websocket-version'], 400],
   ];
   for (const [mutate, status] of cases) {
     const req = goodRequest();
@@ -61,7 +61,7 @@ test('refuses bad requests with 400 and a reason, a wrong version with 426', () 
     if (!check.ok) {
       assert.equal(check.status, status);
       assert.ok(check.reason.length > 0);
-      if (status === 426) assert.deepEqual(check.headers, { 'Sec-WebSocket-Version': '13' });
+      if (/Version/.test(check.reason)) assert.deepEqual(check.headers, { 'Sec-WebSocket-Version': '13, 8' });
     }
   }
 });
@@ -79,7 +79,15 @@ test('token lists and protocol lists', () => {
   assert.equal(hasToken(undefined, 'upgrade'), false);
   assert.equal(parseProtocolList(''), null);
   assert.equal(parseProtocolList('a,,b'), null);
-  assert.deepEqual(parseProtocolList(' a ,b'), new Set(['a', 'b']));
+  assert.deepEqual(parseProtocolList('a ,\tb'), new Set(['a', 'b']));
+  assert.equal(parseProtocolList(' a,b'), null); // as ws: no blank before the first token
+});
+
+test('version 8 (hybi-08) is accepted, as ws', () => {
+  const req = goodRequest();
+  req.headers['sec-websocket-version'] = '8';
+  const check = checkUpgradeRequest(req);
+  assert.ok(check.ok && check.version === 8);
 });
 
 test('parseProtocolList never throws on random input', () => {
