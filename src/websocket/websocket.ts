@@ -1101,6 +1101,18 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     this.emit('drain');
   }
 
+  /**
+   * @internal For {@link createWebSocketStream}: runs `cb` once our side of the socket has finished
+   * writing ('waiting'), says it already has ('done', `cb` not called), or that there is no socket.
+   */
+  _whenSocketFinished(cb: () => void): 'done' | 'waiting' | 'no socket' {
+    const socket = this._socket;
+    if (socket === null) return 'no socket';
+    if (socket.writableFinished) return 'done';
+    socket.once('finish', cb);
+    return 'waiting';
+  }
+
   /** Whether both close frames were exchanged (WHATWG `wasClean`). */
   get wasClean(): boolean {
     return this._closeFrameSent && this._closeFrameReceived;
