@@ -13,7 +13,9 @@ const RESULTS = fileURLToPath(new URL('../results/', import.meta.url));
 // Peers get a fixed colour each; a peer not listed here (a new one) gets the grey.
 const PEER_COLOURS = { ws: '#2f6db3', 'socket.io': '#d9822b', 'engine.io': '#8a5fbf', 'uWS.js': '#2b9a66' };
 const OTHER_COLOUR = '#777777';
-const peerFamily = (impl) => (impl.startsWith('socket.io') ? 'socket.io' : impl);
+// Implementation ids in the results (--impl of the servers) → the names users know.
+const PEER_NAMES = { uws: 'uWS.js' };
+const peerFamily = (impl) => (impl.startsWith('socket.io') ? 'socket.io' : PEER_NAMES[impl] ?? impl);
 
 const fmtCount = (n) => Number(n).toLocaleString('en-US');
 
@@ -67,7 +69,7 @@ function soakBars(data) {
   const ours = data.results.find((r) => r.impl === OURS);
   if (!ours) return [];
   return data.results.filter((r) => r.impl !== OURS).map((peer) => ({
-    group: 'Acknowledgement soak: server heap at the end',
+    group: 'Retry memory soak: server heap at the end',
     label: `${fmtCount(data.clients)} clients, ${data.minutes} min`,
     peer: peer.impl,
     ratio: peer.heapMiB.at(-1) / ours.heapMiB.at(-1),
@@ -141,8 +143,8 @@ export function renderSvg(bars) {
     const colour = PEER_COLOURS[peerFamily(bar.peer)] ?? OTHER_COLOUR;
     const value = (bar.atMost ? '≥ ' : '') + fmtRatio(bar.ratio);
     body.push(
-      `<text x="${left + 12}" y="${y + 13}">${escapeXml(bar.label)} <tspan class="peer">vs ${escapeXml(bar.peer)}</tspan></text>`,
-      `<rect class="bar" data-case="${escapeXml(bar.label)}" data-peer="${escapeXml(bar.peer)}" x="${x0.toFixed(1)}" y="${y + 3}" width="${w.toFixed(1)}" height="${row - 6}" fill="${colour}"><title>${escapeXml(`${bar.label} vs ${bar.peer}: ${value}`)}</title></rect>`,
+      `<text x="${left + 12}" y="${y + 13}">${escapeXml(bar.label)} <tspan class="peer">vs ${escapeXml(peerFamily(bar.peer))}</tspan></text>`,
+      `<rect class="bar" data-case="${escapeXml(bar.label)}" data-peer="${escapeXml(bar.peer)}" x="${x0.toFixed(1)}" y="${y + 3}" width="${w.toFixed(1)}" height="${row - 6}" fill="${colour}"><title>${escapeXml(`${bar.label} vs ${peerFamily(bar.peer)}: ${value}`)}</title></rect>`,
       `<text class="value" x="${(Math.max(x(bar.ratio), x(1)) + 4).toFixed(1)}" y="${y + 13}">${escapeXml(value)}</text>`,
     );
     y += row;

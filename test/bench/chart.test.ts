@@ -80,7 +80,7 @@ test('the chart of the committed results is one well-formed <svg> with a bar per
   assert.match(svg, /<line class="one"/);
 });
 
-test('a peer added to a suite (uWS.js) gets bars of its own; a row where ours failed gets none', () => {
+test('a peer added to a suite (uWebSockets.js) gets bars of its own; a row where ours failed gets none', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sb-results-'));
   try {
     for (const file of readdirSync(results).filter((f) => f.endsWith('.json') && !f.endsWith('.partial.json'))) {
@@ -88,12 +88,14 @@ test('a peer added to a suite (uWS.js) gets bars of its own; a row where ours fa
     }
     const ws = JSON.parse(readFileSync(join(dir, 'ws.json'), 'utf8')) as SuiteResults;
     const [first, second] = ws.results;
-    first.by['uWS.js'] = { rate: 1000 };
+    first.by['uws'] = { rate: 1000 };
     second.by[ws.impls.ours] = { error: 'timed out' };
     writeFileSync(join(dir, 'ws.json'), JSON.stringify(ws));
 
-    const drawn = bars(drawChart(dir));
-    assert.ok(drawn.some((b) => b.label === first.name && b.peer === 'uWS.js'));
+    const svg = drawChart(dir);
+    const drawn = bars(svg);
+    assert.ok(drawn.some((b) => b.label === first.name && b.peer === 'uws'));
+    assert.match(svg, />vs uWS\.js</, 'the label names uWebSockets.js as users know it');
     assert.ok(!drawn.some((b) => b.label === second.name), `${second.name}: ours failed, yet a bar is drawn`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
