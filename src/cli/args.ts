@@ -17,6 +17,10 @@ export interface OptionSpec {
   /** May be given more than once (and as a comma-separated list); the value is a string array. */
   readonly multiple?: boolean;
   readonly default?: string | number | boolean;
+  /** The default as help shows it, for one decided at run time (an environment variable, another flag). */
+  readonly defaultText?: string;
+  /** Environment variable read when the flag is absent (the command reads it; help shows it). */
+  readonly env?: string;
   readonly min?: number;
   readonly max?: number;
 }
@@ -167,7 +171,8 @@ export function formatOptions(specs: OptionSpecs): string {
     const extra = [
       spec.choices ? `one of: ${spec.choices.join(', ')}` : '',
       spec.multiple ? 'repeatable' : '',
-      spec.default !== undefined && spec.type !== 'boolean' ? `default: ${spec.default}` : '',
+      spec.defaultText !== undefined ? `default: ${spec.defaultText}` : spec.default !== undefined && spec.type !== 'boolean' ? `default: ${spec.default}` : '',
+      spec.env ? `env ${spec.env}` : '',
     ].filter(Boolean).join('; ');
     return [flag, `${spec.description}${extra ? ` (${extra})` : ''}`] as const;
   });

@@ -1,6 +1,6 @@
 // `switchboard connect`: an interactive client. Socket.IO mode emits events (with acks) and prints
 // everything that arrives; `--raw` speaks plain WebSocket frames, like a small websocat.
-import { createInterface } from 'node:readline';
+import { clearLine, createInterface, cursorTo, type Interface } from 'node:readline';
 import { io, type ClientSocket } from './client-impl.js';
 import { WebSocket } from './ws-impl.js';
 import { UsageError } from './args.js';
@@ -42,6 +42,35 @@ export const RAW_HELP = `Raw mode: each input line is sent as a text frame (bina
   //text                send a text frame starting with "/"
 Incoming text frames print as they are; binary frames as "< binary N bytes: <hex>".`;
 
+/** The exit status of `switchboard connect` (2 is a usage error, from the command line parser). */
+export const EXIT = {
+  OK: 0,
+  /** The connection failed, was refused, or was lost without being asked to close. */
+  CONNECTION: 1,
+  /** A call, join or leave got no acknowledgement in time (the session otherwise went well). */
+  ACK_TIMEOUT: 3,
+} as const;
+
+export const EXIT_HELP = `Exit status: 0 done, 1 the connection failed or was lost, 2 a usage error,
+3 an acknowledgement did not come within --ack-timeout.`;
+
+/** What a close code means, for people reading `closed: <code>` (RFC 6455 section 7.4.1). */
+const CLOSE_CODE_NAMES: Record<number, string> = {
+  1000: 'normal closure', 1001: 'going away', 1002: 'protocol error', 1003: 'unsupported data',
+  1005: 'no status code', 1006: 'abnormal closure: the connection ended without a close frame',
+  1007: 'invalid payload data', 1008: 'policy violation', 1009: 'message too big',
+  1010: 'mandatory extension missing', 1011: 'internal server error', 1012: 'service restart',
+  1013: 'try again later', 1014: 'bad gateway', 1015: 'TLS handshake failure',
+};
+
+/** A hint for an HTTP status that usually means the wrong mode: Socket.IO against plain WebSocket, or the reverse. */
+function modeHint(raw: boolean, message: string): string {
+  if (!raw && /\b426\b/.test(message)) return ' (the server wants a plain WebSocket: add --raw and use a ws:// URL)';
+  if (!raw && /^timeout$/.test(message)) return ' (no Socket.IO handshake came: if this is a plain WebSocket server, add --raw)';
+  if (raw && /\b400\b/.test(message)) return ' (a Socket.IO server answers 400 to a plain WebSocket: drop --raw)';
+  return '';
+}
+
 /** Runs until the connection ends or input ends; resolves to the process exit status. */
 export function runConnect(opts: ConnectOptions): Promise<number> {
   return opts.raw ? runRaw(opts) : runSocketIo(opts);
@@ -77,15 +106,26 @@ function show(value: unknown, json: boolean): string {
 }
 
 class Printer {
+  /** The interactive prompt, while one is shown: output is written above it, not into it. */
+  prompt: Interface | undefined;
   constructor(private readonly opts: ConnectOptions) {}
   /** Data the user asked for (events, acks, frames): stdout. */
   data(type: string, text: string, fields: Record<string, unknown>): void {
-    this.opts.output.write(this.opts.json ? `${JSON.stringify({ type, ...fields }, jsonSafe)}\n` : `${text}\n`);
+    this.write(this.opts.output, this.opts.json ? `${JSON.stringify({ type, ...fields }, jsonSafe)}\n` : `${text}\n`);
   }
   /** Connection status and problems: stderr in text mode, stdout in JSON mode (one stream to parse). */
   status(type: string, text: string, fields: Record<string, unknown> = {}): void {
-    if (this.opts.json) this.opts.output.write(`${JSON.stringify({ type, ...fields }, jsonSafe)}\n`);
-    else this.opts.errors.write(`${text}\n`);
+    if (this.opts.json) this.write(this.opts.output, `${JSON.stringify({ type, ...fields }, jsonSafe)}\n`);
+    else this.write(this.opts.errors, `${text}\n`);
+  }
+  /** Clears the prompt line, writes, then draws the prompt again with what the user had typed. */
+  private write(stream: NodeJS.WritableStream, text: string): void {
+    const prompt = this.prompt;
+    if (!prompt) return void stream.write(text);
+    clearLine(this.opts.output, 0);
+    cursorTo(this.opts.output, 0);
+    stream.write(text);
+    prompt.prompt(true);
   }
 }
 
@@ -99,9 +139,14 @@ function jsonSafe(_key: string, v: unknown): unknown {
 }
 
 /** Reads lines and runs them one at a time, in order; resolves when input ends or `stop()` is called. */
-function lineLoop(opts: ConnectOptions, handle: (line: string) => Promise<boolean | void>): { done: Promise<void>; stop(): void } {
+function lineLoop(opts: ConnectOptions, print: Printer, handle: (line: string) => Promise<boolean | void>): { done: Promise<void>; stop(): void } {
   const rl = createInterface({ input: opts.input, output: opts.interactive ? opts.output : undefined, terminal: opts.interactive });
-  if (opts.interactive) { rl.setPrompt('> '); rl.prompt(); }
+  if (opts.interactive) {
+    rl.setPrompt('> ');
+    rl.prompt();
+    print.prompt = rl;
+    rl.once('close', () => { print.prompt = undefined; });
+  }
   let chain = Promise.resolve();
   let stopped = false;
   let resolveDone!: () => void;
@@ -128,7 +173,7 @@ async function runSocketIo(opts: ConnectOptions): Promise<number> {
   } catch {
     throw new UsageError(`invalid URL "${opts.url}"`, 'connect');
   }
-  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new UsageError(`URL must start with http://, https://, ws:// or wss:// (got ${target.protocol})`, 'connect');
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new UsageError(`URL must start with http://, https://, ws:// or wss:// (got "${opts.url}")`, 'connect');
   if (opts.namespace) target.pathname = opts.namespace.startsWith('/') ? opts.namespace : `/${opts.namespace}`;
   let auth: Record<string, unknown> | undefined;
   if (opts.auth !== undefined) {
@@ -137,7 +182,7 @@ async function runSocketIo(opts: ConnectOptions): Promise<number> {
     } catch {
       auth = undefined;
     }
-    if (!auth || typeof auth !== 'object' || Array.isArray(auth)) throw new UsageError('--auth must be a JSON object, e.g. --auth \'{"token":"abc"}\'', 'connect');
+    if (!auth || typeof auth !== 'object' || Array.isArray(auth)) throw new UsageError(`--auth must be a JSON object, e.g. --auth '{"token":"abc"}' (got ${JSON.stringify(opts.auth.slice(0, 80))})`, 'connect');
   }
 
   const socket: ClientSocket = io(target.toString(), {
@@ -151,6 +196,7 @@ async function runSocketIo(opts: ConnectOptions): Promise<number> {
   return new Promise<number>((resolve) => {
     let everConnected = false;
     let finished = false;
+    let ackTimedOut = false;
     let input: ReturnType<typeof lineLoop> | undefined;
     const finish = (code: number) => {
       if (finished) return;
@@ -164,20 +210,22 @@ async function runSocketIo(opts: ConnectOptions): Promise<number> {
     socket.on('connect', () => {
       const transport = socket.io.engine.transport.name;
       print.status('connect', `connected to ${target.origin} namespace ${nsp} (id ${socket.id}, ${transport})`, { id: socket.id, nsp, transport });
-      socket.io.engine.once('upgrade', (t: { name: string }) => print.status('upgrade', `upgraded to ${t.name}`, { transport: t.name }));
+      // An upgrade that completes while the connection is going down is not news.
+      socket.io.engine.once('upgrade', (t: { name: string }) => { if (socket.connected) print.status('upgrade', `upgraded to ${t.name}`, { transport: t.name }); });
       if (everConnected) return;
       everConnected = true;
-      input = lineLoop(opts, (line) => command(line));
-      void input.done.then(() => finish(0));
+      input = lineLoop(opts, print, (line) => command(line));
+      void input.done.then(() => finish(ackTimedOut ? EXIT.ACK_TIMEOUT : EXIT.OK));
     });
     socket.on('connect_error', (err: Error & { data?: unknown }) => {
-      print.status('connect_error', `connect error: ${err.message}${err.data !== undefined ? ` ${show(err.data, false)}` : ''}`, { message: err.message, data: err.data });
+      const data = err.data !== undefined ? ` ${show(err.data, false)}` : '';
+      print.status('connect_error', `connect error: ${err.message}${data} (${opts.url}, namespace ${nsp})${modeHint(false, err.message)}`, { message: err.message, data: err.data, url: opts.url, nsp });
       // Refused by the server (middleware), or never reachable: nothing to retry interactively.
-      if (!everConnected || !socket.active) finish(1);
+      if (!everConnected || !socket.active) finish(EXIT.CONNECTION);
     });
     socket.on('disconnect', (reason: string) => {
       print.status('disconnect', `disconnected: ${reason}${socket.active ? ' (reconnecting...)' : ''}`, { reason });
-      if (!socket.active && !finished) finish(reason === 'io client disconnect' ? 0 : 1);
+      if (!socket.active && !finished) finish(reason !== 'io client disconnect' ? EXIT.CONNECTION : ackTimedOut ? EXIT.ACK_TIMEOUT : EXIT.OK);
     });
     socket.io.on('reconnect_attempt', (n: number) => print.status('reconnect_attempt', `reconnecting (attempt ${n})`, { attempt: n }));
 
@@ -222,7 +270,10 @@ async function runSocketIo(opts: ConnectOptions): Promise<number> {
     function withAck(event: string, args: unknown[]): Promise<void> {
       return new Promise((done) => {
         socket.timeout(opts.ackTimeout).emit(event, ...args, (err: Error | null, ...response: unknown[]) => {
-          if (err) print.status('ack_timeout', `no ack for ${event} within ${opts.ackTimeout} ms`, { event, message: err.message });
+          if (err) {
+            ackTimedOut = true;
+            print.status('ack_timeout', `no ack for ${event} within ${opts.ackTimeout} ms`, { event, message: err.message });
+          }
           else print.data('ack', `ack ${event}${response.length ? ` ${response.map((a) => show(a, false)).join(' ')}` : ''}`, { event, args: response });
           done();
         });
@@ -234,6 +285,11 @@ async function runSocketIo(opts: ConnectOptions): Promise<number> {
 async function runRaw(opts: ConnectOptions): Promise<number> {
   const print = new Printer(opts);
   if (!/^wss?:\/\//i.test(opts.url)) throw new UsageError(`--raw needs a ws:// or wss:// URL (got "${opts.url}")`, 'connect');
+  try {
+    new URL(opts.url);
+  } catch {
+    throw new UsageError(`invalid URL "${opts.url}"`, 'connect');
+  }
   const ws = new WebSocket(opts.url, opts.protocol ?? []);
   ws.binaryType = 'nodebuffer';
   return new Promise<number>((resolve) => {
@@ -243,7 +299,7 @@ async function runRaw(opts: ConnectOptions): Promise<number> {
     ws.on('open', () => {
       opened = true;
       print.status('open', `connected to ${opts.url}${ws.protocol ? ` (protocol ${ws.protocol})` : ''}`, { url: opts.url, protocol: ws.protocol });
-      input = lineLoop(opts, async (line) => send(line));
+      input = lineLoop(opts, print, async (line) => send(line));
       void input.done.then(() => { if (ws.readyState === WebSocket.OPEN) { closedByUs = true; ws.close(1000); } });
     });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
@@ -251,11 +307,13 @@ async function runRaw(opts: ConnectOptions): Promise<number> {
       else print.data('text', data.toString('utf8'), { data: data.toString('utf8') });
     });
     ws.on('pong', (data: Buffer) => print.status('pong', `< pong ${data.toString('utf8')}`, { data: data.toString('utf8') }));
-    ws.on('error', (err: Error) => print.status('error', `error: ${err.message}`, { message: err.message }));
+    ws.on('error', (err: Error) => print.status('error', `error: ${err.message} (${opts.url})${modeHint(true, err.message)}`, { message: err.message, url: opts.url }));
     ws.on('close', (code: number, reason: Buffer) => {
       input?.stop();
-      print.status('close', `closed: ${code}${reason.length ? ` ${reason.toString('utf8')}` : ''}`, { code, reason: reason.toString('utf8') });
-      resolve(opened && (closedByUs || code === 1000 || code === 1001 || code === 1005) ? 0 : 1);
+      const text = reason.toString('utf8');
+      const meaning = CLOSE_CODE_NAMES[code] ?? (code >= 4000 ? 'application-defined' : code >= 3000 ? 'registered for libraries' : 'unknown code');
+      print.status('close', `closed: ${code}${text ? ` ${text}` : ''} (${meaning}${closedByUs ? ', closed by us' : ''})`, { code, reason: text, meaning, by: closedByUs ? 'client' : 'server' });
+      resolve(opened && (closedByUs || code === 1000 || code === 1001 || code === 1005) ? EXIT.OK : EXIT.CONNECTION);
     });
 
     function send(line: string): boolean | void {

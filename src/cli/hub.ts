@@ -2,6 +2,7 @@
 // (`/` page, `/chat` namespace), the dashboard (`/dashboard` page and namespace) and a relay on `/`.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { setupWorker } from '../adapters/cluster.js';
 import { attachChat, type ChatLimits, DEFAULT_CHAT_LIMITS } from './chat.js';
@@ -15,6 +16,9 @@ import { VERSION } from '../version.js';
 
 export type AdapterKind = 'memory' | 'redis' | 'redis-streams' | 'cluster';
 
+/** Where the redis adapters look for Redis when no URL is given. */
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
 export interface HubOptions {
   /** TCP port; 0 picks a free one (default 3000). */
   port?: number;
@@ -25,7 +29,7 @@ export interface HubOptions {
   /** Browser origins allowed besides the hub's own pages; `*` allows any. Closed by default. */
   corsOrigins?: string[];
   adapter?: AdapterKind;
-  /** Redis URL for the redis adapters (default redis://127.0.0.1:6379). */
+  /** Redis URL for the redis adapters (default {@link DEFAULT_REDIS_URL}). */
   redisUrl?: string;
   /** Token the dashboard must present; a random one is generated when absent. */
   dashboardToken?: string;
@@ -45,11 +49,13 @@ export interface HubOptions {
   trustProxy?: boolean | number | string[];
   /** A node:cluster worker of `serve --workers`: takes connections from the primary, which listens on `port`. */
   worker?: boolean;
+  /** PEM certificate (chain) and private key: the hub serves https:// and wss:// instead of http://. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 /** A running hub. */
 export interface Hub {
-  /** `http://host:port` as a browser on this machine would reach it. */
+  /** `http://host:port` (`https://` with TLS) as a browser on this machine would reach it. */
   readonly url: string;
   readonly port: number;
   readonly dashboardToken: string;
@@ -87,13 +93,15 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     CLIENT_SRC: client.src, CLIENT_GLOBAL: client.global, SOCKET_PATH: path, VERSION,
   });
 
-  const redis = await connectAdapter(options.adapter ?? 'memory', options.redisUrl ?? 'redis://127.0.0.1:6379', log);
+  const redis = await connectAdapter(options.adapter ?? 'memory', options.redisUrl ?? DEFAULT_REDIS_URL, log);
 
-  const http = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: import('node:http').ServerResponse) => {
     if (res.headersSent || res.writableEnded) return;
     if (pages.handle(req, res)) return;
     res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' }).end('not found\n');
-  });
+  };
+  // An https.Server is an http.Server on TLS sockets: the engine, static pages and metrics take either.
+  const http = (options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createServer(handler)) as HttpServer;
   http.on('clientError', (_err, socket) => { socket.destroy(); });
 
   const io = new Server(http, {
@@ -150,7 +158,7 @@ export async function startHub(options: HubOptions): Promise<Hub> {
     throw err;
   }
   const port = options.worker ? options.port ?? 3000 : (http.address() as AddressInfo).port;
-  const url = `http://${displayHost(host)}:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://${displayHost(host)}:${port}`;
 
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= (async () => {

@@ -1,8 +1,10 @@
 // The `switchboard` command: `serve`, `connect`, `help`. The bin shim calls `run()`.
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { formatOptions, parseArgs, UsageError, type OptionSpecs } from './args.js';
-import { COMMANDS_HELP, RAW_HELP, runConnect } from './connect.js';
-import { HubError, type AdapterKind } from './hub.js';
+import { COMMANDS_HELP, EXIT_HELP, RAW_HELP, runConnect } from './connect.js';
+import { DEFAULT_REDIS_URL, HubError, type AdapterKind } from './hub.js';
 import { Logger } from './log.js';
 import { isHubWorker, parseWorkers, startServing } from './workers.js';
 import { VERSION } from '../version.js';
@@ -18,15 +20,18 @@ export interface RunContext {
 }
 
 const SERVE_OPTIONS = {
-  port: { type: 'port', short: 'p', description: 'TCP port (0 = any free port)', default: 3000 },
-  host: { type: 'string', description: 'interface to listen on; 0.0.0.0 exposes the hub to the network', valueName: 'HOST', default: '127.0.0.1' },
+  port: { type: 'port', short: 'p', description: 'TCP port (0 = any free port)', defaultText: '3000', env: 'PORT' },
+  host: { type: 'string', description: 'interface to listen on; 0.0.0.0 exposes the hub to the network', valueName: 'HOST', defaultText: '127.0.0.1', env: 'HOST' },
   path: { type: 'string', description: 'Socket.IO endpoint path', valueName: 'PATH', default: '/socket.io' },
-  'cors-origin': { type: 'string', multiple: true, description: 'browser origin allowed to connect, e.g. https://app.example.com ("*" = any); closed by default', valueName: 'ORIGIN' },
-  adapter: { type: 'string', choices: ['memory', 'redis', 'redis-streams', 'cluster'], description: 'how hubs share broadcasts (cluster: the processes of --workers, over IPC; their default)', valueName: 'KIND' },
-  redis: { type: 'string', description: 'Redis URL for the redis adapters (implies --adapter redis)', valueName: 'URL' },
-  'trust-proxy': { type: 'string', description: 'proxies whose X-Forwarded-For is believed for client addresses: true, a hop count, or addresses/CIDRs (loopback, uniquelocal); off by default', valueName: 'WHICH' },
-  'dashboard-token': { type: 'string', description: 'token for /dashboard (env SWITCHBOARD_DASHBOARD_TOKEN; random when unset)', valueName: 'TOKEN' },
-  workers: { type: 'string', description: 'run the hub in N processes sharing the port ("auto": one per core); a worker that dies is replaced', valueName: 'N|auto' },
+  'cors-origin': { type: 'string', multiple: true, description: 'browser origin allowed to connect, e.g. https://app.example.com ("*" = any)', valueName: 'ORIGIN', defaultText: 'none, only the hub\'s own pages' },
+  adapter: { type: 'string', choices: ['memory', 'redis', 'redis-streams', 'cluster'], description: 'how hubs share broadcasts (cluster: the processes of --workers, over IPC; their default)', valueName: 'KIND', defaultText: 'memory, or redis with --redis' },
+  redis: { type: 'string', description: 'Redis URL for the redis adapters (implies --adapter redis)', valueName: 'URL', defaultText: `${DEFAULT_REDIS_URL} with a redis adapter` },
+  'tls-cert': { type: 'string', description: 'PEM certificate (chain) file: serve https:// and wss:// (needs --tls-key)', valueName: 'FILE', defaultText: 'none, plain http://' },
+  'tls-key': { type: 'string', description: 'PEM private key file for --tls-cert', valueName: 'FILE' },
+  'trust-proxy': { type: 'string', description: 'proxies whose X-Forwarded-For is believed for client addresses: true, a hop count, or addresses/CIDRs (loopback, uniquelocal)', valueName: 'WHICH', defaultText: 'off' },
+  'dashboard-token': { type: 'string', description: 'token for /dashboard', valueName: 'TOKEN', defaultText: 'random at each start', env: 'SWITCHBOARD_DASHBOARD_TOKEN' },
+  'dashboard-token-file': { type: 'string', description: 'keep the dashboard token in this file across restarts: read if it exists, else a new one is written (mode 600)', valueName: 'PATH' },
+  workers: { type: 'string', description: 'run the hub in N processes sharing the port ("auto": one per core); a worker that dies is replaced', valueName: 'N|auto', defaultText: '1, this process' },
   quiet: { type: 'boolean', short: 'q', description: 'log only warnings and errors (still prints the URL)' },
   json: { type: 'boolean', description: 'log one JSON object per line' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
@@ -81,6 +86,8 @@ ${formatOptions(CONNECT_OPTIONS)}
 ${COMMANDS_HELP}
 
 ${RAW_HELP}
+
+${EXIT_HELP}
 `;
 
 /**
@@ -136,17 +143,28 @@ async function serve(argv: string[], ctx: RunContext, stdout: NodeJS.WritableStr
   if (options.redis && adapter === 'memory') throw new UsageError('--redis needs --adapter redis or redis-streams', 'serve');
   if (options.redis && !/^rediss?:\/\//.test(options.redis)) throw new UsageError(`--redis must be a redis:// or rediss:// URL (got "${options.redis}")`, 'serve');
   const env = ctx.env ?? process.env;
+  const port = options.port ?? portFromEnv(env.PORT) ?? 3000;
+  const host = options.host ?? (env.HOST || '127.0.0.1');
+  const tls = readTls(options['tls-cert'], options['tls-key']);
+  const tokenFile = options['dashboard-token-file'];
+  const givenToken = options['dashboard-token'] ?? env.SWITCHBOARD_DASHBOARD_TOKEN;
+  if (tokenFile !== undefined && givenToken) throw new UsageError('choose one of --dashboard-token (or SWITCHBOARD_DASHBOARD_TOKEN) and --dashboard-token-file', 'serve');
   const logger = new Logger(options.json ? 'json' : options.quiet ? 'quiet' : 'text', stdout, stderr);
+  const redisUrl = adapter === 'redis' || adapter === 'redis-streams' ? options.redis ?? DEFAULT_REDIS_URL : undefined;
+  if (redisUrl !== undefined && options.redis === undefined) {
+    logger.notice('redis-url', { url: redisUrl }, `--adapter ${adapter} without --redis: using ${redisUrl}`);
+  }
 
   const hub = await startServing({
-    port: options.port,
-    host: options.host,
+    port,
+    host,
     path: options.path,
     corsOrigins: options['cors-origin'] ?? [],
     adapter,
-    redisUrl: options.redis,
-    dashboardToken: options['dashboard-token'] ?? env.SWITCHBOARD_DASHBOARD_TOKEN,
+    redisUrl,
+    dashboardToken: tokenFile === undefined ? givenToken : dashboardTokenFromFile(tokenFile, logger),
     trustProxy: parseTrustProxy(options['trust-proxy']),
+    ...(tls ? { tls } : {}),
     publicDir: ctx.publicDir,
     logger,
   }, workers);
@@ -177,11 +195,58 @@ async function serve(argv: string[], ctx: RunContext, stdout: NodeJS.WritableStr
     if (isHubWorker()) return; // the primary announces the hub
     // Announce only once the signal handlers are in place, so whoever reads this line may stop us.
     const dashboard = `${hub.url}/dashboard#token=${hub.dashboardToken}`;
-    logger.notice('listening', { url: hub.url, port: hub.port, host: options.host, path: options.path, adapter, dashboard, token: hub.dashboardToken },
+    logger.notice('listening', { url: hub.url, port: hub.port, host, path: options.path, adapter, dashboard, token: hub.dashboardToken },
       `switchboard ${VERSION} hub listening on ${hub.url} (adapter: ${adapter}, path: ${options.path})\n` +
       `  chat:      ${hub.url}/\n` +
       `  dashboard: ${dashboard}`);
   });
+}
+
+/** The PORT environment variable, if set: a port number like --port takes. */
+function portFromEnv(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const port = Number(value);
+  if (!/^\d{1,5}$/.test(value.trim()) || port > 65535) throw new UsageError(`PORT must be a port number from 0 to 65535 (got "${value.slice(0, 40)}")`, 'serve');
+  return port;
+}
+
+/** The certificate and key for https:// and wss://, read at start so a wrong path fails at once. */
+function readTls(certPath: string | undefined, keyPath: string | undefined): { cert: Buffer; key: Buffer } | undefined {
+  if (certPath === undefined && keyPath === undefined) return undefined;
+  if (certPath === undefined || keyPath === undefined) throw new UsageError('--tls-cert and --tls-key go together', 'serve');
+  const read = (flag: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new UsageError(`cannot read ${flag} "${path}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'serve');
+    }
+  };
+  return { cert: read('--tls-cert', certPath), key: read('--tls-key', keyPath) };
+}
+
+/**
+ * The dashboard token kept in `path`, so links stay valid across restarts: read when the file
+ * exists, else a new random token is written there, readable by this user only.
+ */
+function dashboardTokenFromFile(path: string, logger: Logger): string {
+  try {
+    const token = readFileSync(path, 'utf8').trim();
+    if (token) return token;
+    throw new UsageError(`--dashboard-token-file "${path}" is empty; delete it to have a new token written`, 'serve');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      if (err instanceof UsageError) throw err;
+      throw new UsageError(`cannot read --dashboard-token-file "${path}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'serve');
+    }
+  }
+  const token = randomBytes(18).toString('base64url');
+  try {
+    writeFileSync(path, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    throw new UsageError(`cannot write --dashboard-token-file "${path}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'serve');
+  }
+  logger.notice('dashboard-token-created', { path }, `new dashboard token written to ${path}`);
+  return token;
 }
 
 /** `--trust-proxy` as Express users write it: true/false, a hop count, or a list of addresses and ranges. */
