@@ -181,6 +181,7 @@ export abstract class ClusterAdapter extends Adapter {
     return new this.errorClass(code, message, options);
   }
 
+  /** A message from this node about its namespace, ready to publish. */
   protected message(type: MessageType, body?: unknown): ClusterMessage {
     return { type, uid: this.uid, nsp: this.nsp.name, body };
   }
@@ -216,6 +217,7 @@ export abstract class ClusterAdapter extends Adapter {
     super.broadcast(packet, opts);
   }
 
+  /** The packet as it travels to the other nodes. */
   protected wirePacket(packet: SocketIOPacket): Record<string, unknown> {
     const wire: Record<string, unknown> = { type: packet.type, nsp: this.nsp.name, data: packet.data };
     if (packet.id !== undefined) wire.id = packet.id;

@@ -47,8 +47,13 @@ export {
 } from './node-cluster.js';
 export { ClusterAdapterError, type ClusterAdapterErrorCode } from './errors.js';
 
+/**
+ * How the primary picks a worker for a new session: the one with the fewest open connections, or
+ * each in turn.
+ */
 export type LoadBalancing = 'round-robin' | 'least-connections';
 
+/** Options of {@link setupPrimary}. */
 export interface PrimaryOptions {
   /** How new sessions (requests without a `sid`) are spread. Default `'least-connections'`. */
   loadBalancing?: LoadBalancing;
@@ -105,6 +110,10 @@ export function stickySessionId(workerId = cluster.worker?.id ?? 0): string {
   return `w${workerId}.${randomBytes(15).toString('base64url')}`;
 }
 
+/**
+ * The primary's server, as {@link setupPrimary} returns it: a net.Server that hands connections to
+ * workers.
+ */
 export interface StickyPrimary extends NetServer {
   /** Open handed-over connections per worker id (what least-connections balances). */
   readonly connectionCounts: ReadonlyMap<number, number>;

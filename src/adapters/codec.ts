@@ -30,6 +30,7 @@
  */
 export const MAX_DEPTH = 160;
 
+/** Bytes that are not a valid encoding: truncated, too deep, or with impossible counts. */
 export class CodecError extends Error {
   override readonly name = 'CodecError';
 }

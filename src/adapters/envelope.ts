@@ -21,8 +21,10 @@
  */
 import { CodecError, Reader, Writer, readValue, writeValue } from './codec.js';
 
+/** The envelope format version this release writes and reads. */
 export const ENVELOPE_VERSION = 1;
 
+/** What a message between nodes is about. */
 export enum MessageType {
   /** A node starts serving a namespace; peers answer with a HEARTBEAT so it learns them at once. */
   HELLO = 1,
@@ -41,6 +43,7 @@ export enum MessageType {
   SERVER_SIDE_EMIT_RESPONSE = 13,
 }
 
+/** A message between nodes, before encoding and after decoding. */
 export interface ClusterMessage {
   type: MessageType;
   /** Sending node. */
@@ -51,6 +54,7 @@ export interface ClusterMessage {
   body?: unknown;
 }
 
+/** Encodes a message into its envelope (see the module comment for the layout). */
 export function encodeMessage(msg: ClusterMessage): Buffer {
   const w = new Writer(128);
   w.u8(ENVELOPE_VERSION);

@@ -36,6 +36,7 @@ import { CodecError } from './codec.js';
 import { type ClusterMessage, decodeMessage } from './envelope.js';
 import { ClusterAdapterError } from './errors.js';
 
+/** Options of the node:cluster (IPC) adapter: those every cluster adapter takes. */
 export type NodeClusterAdapterOptions = ClusterAdapterOptions;
 
 /** A worker's envelope for the other workers (`to` unset) or for one of them. */

@@ -11,6 +11,7 @@
  */
 import { ClusterAdapterError, type ClusterAdapterErrorCode } from '../errors.js';
 
+/** The codes of {@link RedisAdapterError}: those of every cluster adapter, plus Redis's own. */
 export type RedisAdapterErrorCode =
   | ClusterAdapterErrorCode
   /** Redis cannot be reached (at start, or the connection dropped and is being retried). */
