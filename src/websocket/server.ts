@@ -358,7 +358,9 @@ export class WebSocketServer extends EventEmitter implements ConnectionTracker {
    * everything is closed. The internal HTTP server (port mode) is closed too; an external one is not.
    */
   close(cb?: (error?: Error) => void): void {
-    if (cb) this.once('close', () => cb());
+    // As ws: closing a server that is already closed calls back with an error.
+    const notRunning = this._state === CLOSED;
+    if (cb) this.once('close', () => (notRunning ? cb(new Error('The server is not running')) : cb()));
     if (this._state !== RUNNING) {
       if (this._state === CLOSED) process.nextTick(() => this.emit('close'));
       return;

@@ -222,3 +222,11 @@ test('subprotocol.parse is exported and agrees with ws\'s on any input (same set
     assert.deepEqual(outcome(subprotocol.parse, header), outcome(theirs.parse, header));
   }));
 });
+
+test('close(cb) on a server that is already closed calls back with ws\'s error', async () => {
+  await sameAsWs(async (Server) => {
+    const wss = new Server({ noServer: true });
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+    return new Promise((resolve) => wss.close((error?: Error) => resolve(error?.message ?? 'no error')));
+  });
+});
