@@ -43,4 +43,7 @@ import { parseSubprotocols } from '../protocol/ws-handshake.js';
  * @example
  * subprotocol.parse('chat, superchat'); // Set { 'chat', 'superchat' }
  */
-export const subprotocol: { readonly parse: (header: string) => Set<string> } = Object.freeze({ parse: parseSubprotocols });
+export const subprotocol: {
+  /** The names in a `Sec-WebSocket-Protocol` header value; throws a `SyntaxError` if it is malformed. */
+  readonly parse: (header: string) => Set<string>;
+} = Object.freeze({ parse: parseSubprotocols });
