@@ -8,6 +8,7 @@
  * socket and the upgrade is refused.
  */
 import { STATUS_CODES, validateHeaderName, validateHeaderValue, type IncomingMessage, type OutgoingHttpHeader, type ServerResponse } from 'node:http';
+import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 
 /** A middleware: call `next()` to go on, `next(err)` to refuse (400), or answer with `res` itself. */
@@ -44,35 +45,41 @@ export function runMiddlewares(
 const upgradeHeaders = new WeakMap<IncomingMessage, UpgradeResponse>();
 
 /** The response stand-in of an upgrade request: the one middlewares got, or a new one. */
-export function upgradeResponse(req: IncomingMessage, socket: Duplex): UpgradeResponse {
+export function upgradeResponse(req: IncomingMessage, socket: Duplex | UpgradeAnswerWriter): UpgradeResponse {
   return upgradeHeaders.get(req) ?? new UpgradeResponse(req, socket);
 }
 
 /** `Name: value` lines for the 101 answer of `req` (none when nothing set any). */
 export function extraUpgradeHeaders(req: IncomingMessage): string[] {
+  return takeUpgradeResponse(req)?.headerLines() ?? [];
+}
+
+/** The stand-in of `req` if anything set headers on it, forgotten now: read once, when the 101 is written. */
+export function takeUpgradeResponse(req: IncomingMessage): UpgradeResponse | undefined {
   const res = upgradeHeaders.get(req);
-  upgradeHeaders.delete(req); // read once, when the 101 is written
-  return res?.headerLines() ?? [];
+  upgradeHeaders.delete(req);
+  return res;
 }
 
 /**
- * The part of `ServerResponse` that middlewares use, for an upgrade request. Once ended, the
- * answer has been written on the socket and the socket closed.
+ * Where the answer of a refused upgrade goes when the connection is not a Node socket (an
+ * upgrade carried by uWebSockets.js): status, headers (name as set → value) and body.
  */
-export class UpgradeResponse {
+export type UpgradeAnswerWriter = (status: number, headers: ReadonlyMap<string, OutgoingHttpHeader>, body: Buffer) => void;
+
+/**
+ * The part of `ServerResponse` that middlewares use, for a response the engine does not get
+ * from `node:http`: header bookkeeping (with `ServerResponse`'s checks), status and body.
+ * Subclasses decide where `end()` writes.
+ */
+export abstract class ResponseStandIn extends EventEmitter {
   statusCode = 200;
   /** Header names as first set (lower-cased key → [name, value]). */
   readonly headers = new Map<string, OutgoingHttpHeader>();
   private readonly names = new Map<string, string>();
-  private readonly socket: Duplex;
-  private body: Buffer[] = [];
+  protected body: Buffer[] = [];
   headersSent = false;
   writableEnded = false;
-
-  constructor(req: IncomingMessage, socket: Duplex) {
-    this.socket = socket;
-    upgradeHeaders.set(req, this);
-  }
 
   /** Sets a header of the answer (as `ServerResponse.setHeader`). */
   setHeader(name: string, value: OutgoingHttpHeader): this {
@@ -112,14 +119,14 @@ export class UpgradeResponse {
     return out;
   }
 
-  /** Sets the status and headers of an answer that refuses the upgrade. */
+  /** Sets the status and headers of the answer. */
   writeHead(status: number, headers?: Record<string, OutgoingHttpHeader>): this {
     this.statusCode = status;
     for (const name in headers) this.setHeader(name, headers[name]!);
     return this;
   }
 
-  /** Adds to the body of an answer that refuses the upgrade; sent on `end()`. */
+  /** Adds to the body of the answer; sent on `end()`. */
   write(chunk: string | Uint8Array): boolean {
     this.body.push(Buffer.from(chunk));
     return true;
@@ -134,6 +141,23 @@ export class UpgradeResponse {
     return lines;
   }
 
+  /** Sends the answer. */
+  abstract end(chunk?: string | Uint8Array): this;
+}
+
+/**
+ * The part of `ServerResponse` that middlewares use, for an upgrade request. Once ended, the
+ * answer has been written on the socket and the socket closed.
+ */
+export class UpgradeResponse extends ResponseStandIn {
+  private readonly socket: Duplex | UpgradeAnswerWriter;
+
+  constructor(req: IncomingMessage, socket: Duplex | UpgradeAnswerWriter) {
+    super();
+    this.socket = socket;
+    upgradeHeaders.set(req, this);
+  }
+
   /** Answers the upgrade request with this response (not a 101) and closes the socket. */
   end(chunk?: string | Uint8Array): this {
     if (this.writableEnded) return this;
@@ -143,6 +167,10 @@ export class UpgradeResponse {
     this.removeHeader('content-length');
     this.removeHeader('connection');
     const status = this.statusCode === 101 ? 400 : this.statusCode; // never a half-made upgrade
+    if (typeof this.socket === 'function') {
+      this.socket(status, this.headers, body);
+      return this;
+    }
     const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`, 'Connection: close', `Content-Length: ${body.length}`, ...this.headerLines()];
     if (this.socket.writable) this.socket.end(Buffer.concat([Buffer.from(head.join('\r\n') + '\r\n\r\n', 'latin1'), body]));
     else this.socket.destroy();

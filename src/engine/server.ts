@@ -16,7 +16,7 @@ import { EngineSocket, flushedPacket, PreparedPacket, type FlushedPacket, type O
 import { runMiddlewares, upgradeResponse, type EngineMiddleware, type UpgradeResponse } from './middleware.js';
 import { DelayQueue } from './timers.js';
 import { PollingTransport, WebSocketTransport, type PollingContext } from './transports.js';
-import { createWebSocketServer, type EngineWebSocket, type EngineWebSocketServer } from './ws-server.js';
+import { createWebSocketServer, type EngineWebSocket, type EngineWebSocketServer, type UpgradeLink } from './ws-server.js';
 
 export type TransportName = 'polling' | 'websocket';
 
@@ -338,31 +338,44 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // A shared listener: a closure here would keep this whole scope (query, req) alive per connection.
     socket.on('error', destroySocket);
-    const query = parseQuery(req.url);
-    const verify = () =>
-      this.verify(req, query, true, (error, id) => {
-        if (error) return this.refuse(req, error, (e) => writeUpgradeRefusal(socket, e));
+    this.upgrade(req, {
+      response: () => upgradeResponse(req, socket),
+      refuse: (e) => writeUpgradeRefusal(socket, e),
+      accept: (cb) => {
         this.wss ??= createWebSocketServer({
           maxPayload: this.options.maxHttpBufferSize,
           perMessageDeflate: this.options.perMessageDeflate,
           maxBufferedAmount: this.options.maxBufferedBytes * 2,
         });
+        this.wss.handleUpgrade(req, socket, head, cb);
+      },
+    });
+  };
+
+  /**
+   * @internal An upgrade request, whatever server carries its connection: middlewares, checks,
+   * the 101's headers, then the WebSocket from `link` joins a session.
+   */
+  upgrade(req: IncomingMessage, link: UpgradeLink): void {
+    const query = parseQuery(req.url);
+    const verify = () =>
+      this.verify(req, query, true, (error, id) => {
+        if (error) return this.refuse(req, error, link.refuse);
         // A WebSocket-only handshake opens a session here: its cookie goes with the 101.
         const { cookie } = this.options;
-        if (cookie && id !== undefined) upgradeResponse(req, socket).setHeader('Set-Cookie', serializeCookie(cookie, id));
-        if (this.listenerCount('headers') > 0 || this.listenerCount('initial_headers') > 0) this.decorateUpgrade(req, socket);
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.onWebSocket(req, query.get('sid'), id, ws));
+        if (cookie && id !== undefined) link.response().setHeader('Set-Cookie', serializeCookie(cookie, id));
+        if (this.listenerCount('headers') > 0 || this.listenerCount('initial_headers') > 0) this.decorateUpgrade(req, link.response());
+        link.accept((ws) => this.onWebSocket(req, query.get('sid'), id, ws));
       });
     if (this.middlewares.length === 0) return verify(); // no response stand-in needed
-    this.afterMiddlewares(req, upgradeResponse(req, socket), (e) => writeUpgradeRefusal(socket, e), verify);
-  };
+    this.afterMiddlewares(req, link.response(), link.refuse, verify);
+  }
 
   /**
    * Lets `initial_headers` / `headers` listeners see and change the headers of a 101 answer, as
    * an object like a polling response's; what they set goes through the same header checks.
    */
-  private decorateUpgrade(req: IncomingMessage, socket: Duplex): void {
-    const response = upgradeResponse(req, socket);
+  private decorateUpgrade(req: IncomingMessage, response: UpgradeResponse): void {
     const headers: OutgoingHttpHeaders = response.getHeaders();
     this.decorateHeaders(headers, req);
     for (const name of Object.keys(headers)) {
@@ -671,7 +684,8 @@ function handshakeProtocol(req: IncomingMessage): 3 | 4 {
   return parseQuery(req.url).get('EIO') === '4' ? 4 : 3;
 }
 
-function normalizePath(path: string): string {
+/** `/socket.io/` → `/socket.io`: the path without its trailing slashes. */
+export function normalizePath(path: string): string {
   let base = path.startsWith('/') ? path : '/' + path;
   while (base.length > 1 && base.endsWith('/')) base = base.slice(0, -1);
   return base;

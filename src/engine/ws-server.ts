@@ -4,7 +4,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { extraUpgradeHeaders } from './middleware.js';
+import { extraUpgradeHeaders, type UpgradeResponse } from './middleware.js';
+import type { Refusal } from './errors.js';
 import { WebSocketServer, prepareMessage, type PreparedMessage } from '../websocket/index.js';
 
 /** The part of a ws-compatible connection the engine uses. */
@@ -28,6 +29,20 @@ export interface WebSocketServerOptions {
   perMessageDeflate: false | Record<string, unknown>;
   /** The engine enforces its own send-buffer cap; the WebSocket's is set above it as a backstop. */
   maxBufferedAmount: number;
+}
+
+/**
+ * How one upgrade request is answered: on a Node socket by our WebSocket server, or by another
+ * server that carries the connection (uWebSockets.js, see `attachApp`). The engine decides; the
+ * link does the I/O.
+ */
+export interface UpgradeLink {
+  /** The stand-in response of the request: middlewares and header listeners write the 101's headers to it. */
+  response(): UpgradeResponse;
+  /** Answers with the refusal and closes the connection. */
+  refuse(error: Refusal): void;
+  /** Completes the WebSocket handshake (with the stand-in's headers) and hands the connection over. */
+  accept(cb: (ws: EngineWebSocket) => void): void;
 }
 
 export interface EngineWebSocketServer {

@@ -2,9 +2,9 @@
  * The one place the event server touches the Engine.IO layer (our own, src/engine). Everything
  * else in src/server goes through these names, so the engine can change behind them.
  */
-import { EngineServer, type EngineSocket, type EngineOptions, type PreparedPacket } from '../engine/index.js';
+import { EngineServer, attachApp, type EngineSocket, type EngineOptions, type PreparedPacket, type UwsApp, type UwsAttachOptions } from '../engine/index.js';
 
-export type { EngineOptions, EngineSocket };
+export type { EngineOptions, EngineSocket, UwsApp, UwsAttachOptions };
 export type Engine = EngineServer;
 
 /** Bytes framed once for many recipients (encode once, write many). */
@@ -12,6 +12,11 @@ export type PreparedMessage = PreparedPacket;
 
 export function createEngine(options: EngineOptions): Engine {
   return new EngineServer(options);
+}
+
+/** Serves the engine from a uWebSockets.js app. */
+export function attachEngineToApp(engine: Engine, app: UwsApp, options: UwsAttachOptions): void {
+  attachApp(engine, app, options);
 }
 
 /** Frames one message once for many recipients. */

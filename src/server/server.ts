@@ -7,7 +7,7 @@ import type { BroadcastOperator, RemoteSocket } from './broadcast.js';
 import { Client } from './client.js';
 import { createCodec, type PacketCodec, type ParserModule } from './codec.js';
 import { TypedEmitter } from './emitter.js';
-import { createEngine, prepareMessage, type Engine, type EngineOptions, type PreparedMessage } from './engine.js';
+import { attachEngineToApp, createEngine, prepareMessage, type Engine, type EngineOptions, type PreparedMessage, type UwsApp, type UwsAttachOptions } from './engine.js';
 import { Namespace, ParentNamespace, type Middleware, type ServerSideEmitArgs } from './namespace.js';
 import type { Socket } from './socket.js';
 import { Timeouts } from './timeouts.js';
@@ -204,6 +204,31 @@ export class Server<
       httpServer.off('request', onRequest);
       for (const listener of previous) httpServer.on('request', listener);
     });
+  }
+
+  /**
+   * Serves the endpoint from a uWebSockets.js app (`uWS.App()` or `uWS.SSLApp()`), as socket.io's
+   * `attachApp`: polling and WebSocket at the server's path; uWS.js carries the connections and
+   * the WebSocket framing, everything else is this server's. Listen on the app yourself. The
+   * client bundle is not served from the app.
+   *
+   * @example
+   * ```ts
+   * import uWS from 'uWebSockets.js';
+   * import { Server } from 'switchboard';
+   * const app = uWS.App();
+   * const io = new Server();
+   * io.attachApp(app);
+   * io.on('connection', (socket) => socket.emit('hello'));
+   * app.listen(3000, () => {});
+   * ```
+   */
+  attachApp(app: UwsApp, opts: ServerOptions & UwsAttachOptions = {}): this {
+    Object.assign(this.opts, opts);
+    const engine = createEngine({ ...this.opts, path: this.opts.path });
+    this.bind(engine);
+    attachEngineToApp(engine, app, opts);
+    return this;
   }
 
   /** Alias of {@link attach}. */

@@ -42,11 +42,16 @@ export async function setup(t: TestContext, opts: ServerOptions = {}, mode: Tran
     httpServer,
     url,
     port,
-    client(nsp = '/', clientOpts = {}) {
-      const socket = ioc(url + nsp, { forceNew: true, reconnection: false, ...TRANSPORT_MODES[mode], ...clientOpts });
-      clients.push(socket);
-      return socket;
-    },
+    client: clientFactory(url, mode, clients),
+  };
+}
+
+/** Opens socket.io-client connections to `url` over `mode`, without reconnection, listed in `clients` (to close them). */
+export function clientFactory(url: string, mode: TransportMode, clients: ClientSocket[]): Harness['client'] {
+  return (nsp = '/', clientOpts = {}) => {
+    const socket = ioc(url + nsp, { forceNew: true, reconnection: false, ...TRANSPORT_MODES[mode], ...clientOpts });
+    clients.push(socket);
+    return socket;
   };
 }
 
