@@ -12,6 +12,7 @@ export {
   type AttachOptions,
 } from './server.js';
 export { attach, listen } from './listen.js';
+export { type SessionRouter, FORWARDED_HEADER } from './session-router.js';
 export { attachApp, type UwsApp, type UwsAttachOptions, type UwsHttpRequest, type UwsHttpResponse, type UwsWebSocket, type UwsWebSocketBehavior } from './uws.js';
 export {
   EngineSocket,

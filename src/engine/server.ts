@@ -15,6 +15,7 @@ import { ErrorCode, refusal, writeRefusal, writeUpgradeRefusal, type Refusal } f
 import { EngineSocket, flushedPacket, PreparedPacket, type FlushedPacket, type OutPacket, type SessionContext } from './socket.js';
 import { runMiddlewares, upgradeResponse, type EngineMiddleware, type UpgradeResponse } from './middleware.js';
 import { DelayQueue } from './timers.js';
+import { routedSessionId, SessionForwarder, type SessionRouter } from './session-router.js';
 import { PollingTransport, WebSocketTransport, type PollingContext } from './transports.js';
 import { createWebSocketServer, type EngineWebSocket, type EngineWebSocketServer, type UpgradeLink } from './ws-server.js';
 
@@ -92,6 +93,12 @@ export interface EngineOptions {
    * trailing slash (`/engine.io/?…` and `/engine.io?…`) whatever the value (default true).
    */
   addTrailingSlash?: boolean;
+  /**
+   * Serve sessions on any node, without sticky load balancing: requests for another node's session
+   * are passed on to it over HTTP (see `createSessionRouter` in `switchboard/adapters/redis`).
+   * Session ids then start with this node's id. Default: none (every session is local).
+   */
+  sessionRouter?: SessionRouter;
 }
 
 /** Options of {@link EngineServer.attach} (also accepted by the `attach` and `listen` helpers). */
@@ -131,7 +138,7 @@ export interface EngineServerEvents {
   drain: [socket: EngineSocket];
 }
 
-type Resolved = Required<Omit<EngineOptions, 'cors' | 'allowRequest' | 'initialPacket' | 'cookie' | 'httpCompression' | 'perMessageDeflate' | 'addTrailingSlash'>> & {
+type Resolved = Required<Omit<EngineOptions, 'cors' | 'allowRequest' | 'initialPacket' | 'cookie' | 'httpCompression' | 'perMessageDeflate' | 'addTrailingSlash' | 'sessionRouter'>> & {
   cors?: CorsOptions;
   allowRequest?: EngineOptions['allowRequest'];
   initialPacket?: string | Uint8Array;
@@ -187,6 +194,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   private readonly trust: TrustFunction;
   /** Polling sessions with no request after their handshake, oldest first: evicted first at `maxSessions`. */
   private readonly unconfirmed = new Set<EngineSocket>();
+  private readonly forwarder: SessionForwarder | undefined;
 
   constructor(options: EngineOptions = {}) {
     super();
@@ -216,13 +224,14 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
       proxyHeader: options.proxyHeader ?? 'x-forwarded-for',
       maxBufferedBytes: options.maxBufferedBytes ?? 16 * 1024 * 1024,
       closeTimeout: options.closeTimeout ?? 30000,
-      generateId: options.generateId ?? defaultId,
+      generateId: options.sessionRouter ? routedIds(options.sessionRouter, this, options.generateId ?? defaultId) : options.generateId ?? defaultId,
       allowEIO3: options.allowEIO3 ?? false,
     };
     if (this.options.proxyHeader !== 'x-forwarded-for' && this.options.proxyHeader !== 'forwarded') {
       throw new TypeError('proxyHeader must be "x-forwarded-for" or "forwarded"');
     }
     this.trust = compileTrust(this.options.trustProxy);
+    this.forwarder = options.sessionRouter && new SessionForwarder(options.sessionRouter);
     this.pathBase = normalizePath(this.options.path);
     this.pingQueue = new DelayQueue(this.options.pingInterval, (s) => s.pingDue());
     this.pongQueue = new DelayQueue(this.options.pingTimeout, (s) => s.pongMissed());
@@ -314,6 +323,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
    * yourself, or use {@link attach} / {@link middleware}.
    */
   readonly handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (this.forwarder?.request(req, res)) return; // another node's session
     const query = parseQuery(req.url);
     const verify = () =>
       this.verify(req, query, false, (error, id) => {
@@ -338,6 +348,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // A shared listener: a closure here would keep this whole scope (query, req) alive per connection.
     socket.on('error', destroySocket);
+    if (this.forwarder?.upgrade(req, socket, head)) return; // another node's session
     this.upgrade(req, {
       response: () => upgradeResponse(req, socket),
       refuse: (e) => writeUpgradeRefusal(socket, e),
@@ -464,6 +475,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     for (const session of Object.values(this.clients)) session.close(true);
     for (const queue of [this.pingQueue, this.pongQueue, this.upgradeQueue, this.closeQueue, this.clientPingQueue]) queue.clear();
     this.wss?.close();
+    this.forwarder?.close();
     this.wss = null;
   }
 
@@ -678,6 +690,14 @@ function endUnanswered(socket: Duplex & { bytesWritten?: number }): void {
 }
 
 
+
+/** Ids minted once the router made this node findable: `<nodeId>.<id from generate>`. */
+function routedIds(router: SessionRouter, engine: EngineServer, generate: (req: IncomingMessage) => string | Promise<string>) {
+  return async (req: IncomingMessage): Promise<string> => {
+    await router.register(engine);
+    return routedSessionId(router, String(await generate(req)));
+  };
+}
 
 /** The Engine.IO revision a handshake asks for: 4 only when `EIO=4`, else 3 (engine.io's rule). */
 function handshakeProtocol(req: IncomingMessage): 3 | 4 {

@@ -27,6 +27,10 @@ export interface NodeOptions {
   recovery?: boolean;
   /** Extra adapter options (JSON). */
   adapterOptions?: Record<string, unknown>;
+  /** Another node program speaking the same IPC commands (default fixtures/node.ts). */
+  fixture?: string;
+  /** More environment for the node. */
+  env?: Record<string, string>;
 }
 
 export interface ServerNode {
@@ -40,9 +44,10 @@ export interface ServerNode {
 }
 
 export async function startNode(options: NodeOptions): Promise<ServerNode> {
-  const child = spawn(process.execPath, ['--import', 'tsx', nodeFixture], {
+  const child = spawn(process.execPath, ['--import', 'tsx', options.fixture ?? nodeFixture], {
     env: {
       ...process.env,
+      ...options.env,
       NODE_NAME: options.name,
       ADAPTER: options.adapter,
       PREFIX: options.prefix,

@@ -18,6 +18,7 @@ export { ClusterAdapter, type ClusterAdapterOptions } from '../cluster-adapter.j
 export { RedisPubSubAdapter, createAdapter, type AdapterConstructor, type RedisAdapterOptions } from './pubsub.js';
 export { RedisStreamsAdapter, createStreamsAdapter, type StreamsAdapterOptions } from './streams.js';
 export { RedisAdapterError, type RedisAdapterErrorCode } from './errors.js';
+export { RedisSessionRouter, createSessionRouter, type SessionRouterOptions, type RedisRouterClient } from './session-router.js';
 export { ClusterAdapterError, type ClusterAdapterErrorCode } from '../errors.js';
 export { MessageType, ENVELOPE_VERSION, encodeMessage, decodeMessage, type ClusterMessage } from '../envelope.js';
 export { CodecError } from '../codec.js';
