@@ -96,11 +96,35 @@ function asPacket(v: unknown): SocketIOPacket {
   return { type: p.type, nsp: p.nsp, data: p.data, ...(typeof p.id === 'number' ? { id: p.id } : {}) };
 }
 
+/**
+ * Reports `err` to the `error` listeners of `adapter`, or as a process warning when it has none; a
+ * code already reported in the last second (`lastReported`) is not reported again.
+ */
+export function reportThrottled(adapter: Adapter, lastReported: Map<string, number>, err: ClusterAdapterError<string>): void {
+  const now = Date.now();
+  if ((lastReported.get(err.code) ?? 0) > now - 1000) return;
+  lastReported.set(err.code, now);
+  if (adapter.listenerCount('error') > 0) adapter.emit('error', err);
+  else warnOnce(err);
+}
+
 function warnOnce(err: ClusterAdapterError<string>): void {
   process.emitWarning(`${err.message} (listen to the adapter's "error" event to handle it)`, {
     type: err.name.replace(/Error$/, 'Warning'),
     code: err.code,
   });
+}
+
+/**
+ * After a broadcast with acks delivered for another node: forgets, once that node stopped waiting
+ * (`ms`), the acks of the clients that never answered.
+ */
+export function expireRemoteAcks(nsp: Namespace<any, any, any, any>, id: number | undefined, answer: (...args: unknown[]) => void, ms: number): void {
+  if (id === undefined) return;
+  const timer = setTimeout(() => {
+    for (const socket of nsp.sockets.values()) socket._dropAck(id, answer);
+  }, ms);
+  timer.unref();
 }
 
 export abstract class ClusterAdapter extends Adapter {
@@ -191,11 +215,7 @@ export abstract class ClusterAdapter extends Adapter {
    * same code is reported at most once per second so an outage does not flood the logs.
    */
   reportError(err: ClusterAdapterError<string>): void {
-    const now = Date.now();
-    if ((this.lastReported.get(err.code) ?? 0) > now - 1000) return;
-    this.lastReported.set(err.code, now);
-    if (this.listenerCount('error') > 0) this.emit('error', err);
-    else warnOnce(err);
+    reportThrottled(this, this.lastReported, err);
   }
 
   /** Encodes a message, reporting (not throwing) values that cannot travel. */
@@ -479,13 +499,7 @@ export abstract class ClusterAdapter extends Adapter {
       (count) => this.publishResponse(from, this.message(MessageType.BROADCAST_CLIENT_COUNT, { requestId, count })),
       answer,
     );
-    // Forget acks of clients that never answer, once the sender has stopped waiting.
-    const id = packet.id;
-    if (id === undefined) return;
-    const timer = setTimeout(() => {
-      for (const socket of this.nsp.sockets.values()) socket._dropAck(id, answer);
-    }, opts.flags?.timeout ?? this.requestsTimeout);
-    timer.unref();
+    expireRemoteAcks(this.nsp, packet.id, answer, opts.flags?.timeout ?? this.requestsTimeout);
   }
 
   /** Forgets a peer and stops waiting for its answers (heartbeat timeout, BYE, or the transport saw it go). */

@@ -54,14 +54,15 @@ const hasOwn = Object.prototype.hasOwnProperty;
 
 /** Growable output buffer; one per encode call, sized up front for typical messages. */
 export class Writer {
-  private buf: Buffer;
-  private pos = 0;
+  protected buf: Buffer;
+  protected pos = 0;
 
   constructor(initialSize = 256) {
     this.buf = Buffer.allocUnsafe(initialSize);
   }
 
-  private reserve(n: number): void {
+  /** Makes room for `n` more bytes (other formats' writers build on this buffer). */
+  protected reserve(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.pos + n) size *= 2;

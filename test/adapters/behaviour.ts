@@ -2,11 +2,18 @@
 // Registered inside a describe() by pubsub.test.ts, streams.test.ts and node-cluster.test.ts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import type { Socket as ClientSocket } from 'socket.io-client';
 import { collect, connectClient, connected, deleteKeys, sleep, startNode, startWorkerCluster, uniquePrefix, until, type ServerNode, type WorkerCluster } from './helpers.js';
 
-/** Redis adapters run as three processes; 'ipc' as three node:cluster workers of one primary. */
-type AdapterKind = 'pubsub' | 'sharded' | 'streams' | 'ipc';
+/**
+ * Redis adapters run as three processes; 'ipc' as three node:cluster workers of one primary. The
+ * mixed fleets alternate real socket.io nodes (@socket.io/redis-adapter) and switchboard nodes
+ * speaking its format, starting with the one named.
+ */
+type AdapterKind = 'pubsub' | 'sharded' | 'streams' | 'ipc' | 'mixed:switchboard-first' | 'mixed:socket.io-first';
+
+const socketIONode = fileURLToPath(new URL('./fixtures/socketio-node.ts', import.meta.url));
 
 export function clusterBehaviour(adapter: AdapterKind): void {
   const nodes: ServerNode[] = [];
@@ -20,8 +27,14 @@ export function clusterBehaviour(adapter: AdapterKind): void {
     if (adapter === 'ipc') {
       workers = await startWorkerCluster({ workers: 3 });
       nodes.push(...workers.nodes);
+    } else if (adapter.startsWith('mixed:')) {
+      const socketIOAt = adapter === 'mixed:socket.io-first' ? 0 : 1;
+      const start = (name: string, i: number) =>
+        startNode({ name, adapter: 'socket.io-format', prefix, fixture: i % 2 === socketIOAt ? socketIONode : undefined });
+      nodes.push(...(await Promise.all(['A', 'B', 'C'].map(start))));
     } else {
-      nodes.push(...(await Promise.all(['A', 'B', 'C'].map((name) => startNode({ name, adapter, prefix })))));
+      const kind = adapter as 'pubsub' | 'sharded' | 'streams';
+      nodes.push(...(await Promise.all(['A', 'B', 'C'].map((name) => startNode({ name, adapter: kind, prefix })))));
     }
     await until(async () => (await Promise.all(nodes.map((n) => n.call<number>('serverCount')))).every((c) => c === 3), 'nodes to see each other');
     for (let i = 0; i < 6; i++) clients.push(await connected(connectClient(nodes[i % 3]!.port, { auth: { tag: `c${i}` } })));
@@ -130,7 +143,8 @@ export function clusterBehaviour(adapter: AdapterKind): void {
 
   test('serverSideEmit acks time out when a node does not answer (typed error)', async () => {
     const result = await nodes[0]!.call<{ error?: string }>('serverSideEmitWithAck', { event: 'silent' });
-    assert.equal(result.error, 'REQUEST_TIMEOUT');
+    if (adapter === 'mixed:socket.io-first') assert.match(result.error!, /^timeout reached: only 0 responses received out of 2$/);
+    else assert.equal(result.error, 'REQUEST_TIMEOUT');
   });
 
   test('broadcast acks collect the answers of every node’s clients', async () => {

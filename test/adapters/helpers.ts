@@ -21,7 +21,7 @@ export function uniquePrefix(name: string): string {
 
 export interface NodeOptions {
   name: string;
-  adapter: 'pubsub' | 'sharded' | 'streams';
+  adapter: 'pubsub' | 'sharded' | 'streams' | 'socket.io-format';
   prefix: string;
   redisUrl?: string;
   recovery?: boolean;

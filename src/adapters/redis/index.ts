@@ -17,9 +17,10 @@
 export { ClusterAdapter, type ClusterAdapterOptions } from '../cluster-adapter.js';
 export { RedisPubSubAdapter, createAdapter, type AdapterConstructor, type RedisAdapterOptions } from './pubsub.js';
 export { RedisStreamsAdapter, createStreamsAdapter, type StreamsAdapterOptions } from './streams.js';
+export { SocketIOFormatAdapter, type SocketIOFormatOptions } from './socketio-format.js';
 export { RedisAdapterError, type RedisAdapterErrorCode } from './errors.js';
 export { RedisSessionRouter, createSessionRouter, type SessionRouterOptions, type RedisRouterClient } from './session-router.js';
 export { ClusterAdapterError, type ClusterAdapterErrorCode } from '../errors.js';
 export { MessageType, ENVELOPE_VERSION, encodeMessage, decodeMessage, type ClusterMessage } from '../envelope.js';
 export { CodecError } from '../codec.js';
-export type { RedisPubSubClient, RedisCommandClient, RedisConnection } from './redis-client.js';
+export type { RedisPubSubClient, RedisCommandClient, RedisConnection, SocketIOFormatClient } from './redis-client.js';

@@ -24,7 +24,8 @@ import { ClusterAdapter, type ClusterAdapterOptions } from '../cluster-adapter.j
 import { CodecError } from '../codec.js';
 import { type ClusterMessage, decodeMessage } from '../envelope.js';
 import { RedisAdapterError, toAdapterError } from './errors.js';
-import type { BufferListener, RedisConnection, RedisPubSubClient } from './redis-client.js';
+import type { BufferListener, RedisConnection, RedisPubSubClient, SocketIOFormatClient } from './redis-client.js';
+import { SocketIOFormatAdapter } from './socketio-format.js';
 import { randomBytes } from 'node:crypto';
 
 export interface RedisAdapterOptions extends ClusterAdapterOptions {
@@ -35,6 +36,14 @@ export interface RedisAdapterOptions extends ClusterAdapterOptions {
    * instead of being copied to every node of the Redis cluster. Default false.
    */
   sharded?: boolean;
+  /**
+   * The wire format. `'switchboard'` (default): switchboard's envelope, node heartbeats.
+   * `'socket.io'`: `@socket.io/redis-adapter`'s channels and MessagePack messages, so socket.io
+   * nodes and switchboard nodes share broadcasts, rooms and requests during a migration (the
+   * clients must then be standalone node-redis clients; `key` defaults to `'socket.io'`, and
+   * `sharded` and the heartbeat options do not apply).
+   */
+  format?: 'switchboard' | 'socket.io';
 }
 
 /** Resolves once `client` is ready (connecting it if nobody did); never rejects. */
@@ -94,6 +103,13 @@ export class ConnectionWatch {
     for (const off of this.detach) off();
     this.detach.length = 0;
   }
+}
+
+/** MESSAGES_LOST for a message that could not be published (`count` so far in namespace `nsp`). */
+export function droppedError(count: number, nsp: string, cause: unknown): RedisAdapterError {
+  return new RedisAdapterError('MESSAGES_LOST', `Redis unreachable: messages to other nodes are being dropped (${count} so far in namespace "${nsp}")`, {
+    cause,
+  });
 }
 
 export class RedisPubSubAdapter extends ClusterAdapter {
@@ -177,14 +193,7 @@ export class RedisPubSubAdapter extends ClusterAdapter {
   }
 
   private dropped(cause: unknown): void {
-    this.droppedMessages++;
-    this.reportError(
-      new RedisAdapterError(
-        'MESSAGES_LOST',
-        `Redis unreachable: messages to other nodes are being dropped (${this.droppedMessages} so far in namespace "${this.nsp.name}")`,
-        { cause },
-      ),
-    );
+    this.reportError(droppedError(++this.droppedMessages, this.nsp.name, cause));
   }
 
   private onRaw(message: Buffer): void {
@@ -203,7 +212,7 @@ export class RedisPubSubAdapter extends ClusterAdapter {
 }
 
 /** A constructor the server's `adapter` option accepts. */
-export type AdapterConstructor = new (nsp: Namespace<any, any, any, any>) => ClusterAdapter;
+export type AdapterConstructor = new (nsp: Namespace<any, any, any, any>) => ClusterAdapter | SocketIOFormatAdapter;
 
 /**
  * The pub/sub adapter for `new Server({ adapter })`. `subClient` must be a separate connection
@@ -227,6 +236,19 @@ export function createAdapter(
   subClient: RedisPubSubClient,
   options: RedisAdapterOptions = {},
 ): AdapterConstructor {
+  if (options.format === 'socket.io') {
+    if (options.sharded) throw new TypeError("createAdapter: format 'socket.io' speaks @socket.io/redis-adapter's classic pub/sub, not sharded pub/sub");
+    const uid = randomBytes(6).toString('base64url');
+    const clients = [pubClient, subClient] as SocketIOFormatClient[];
+    if (clients.some((c) => typeof c.pSubscribe !== 'function' || typeof c.sendCommand !== 'function')) {
+      throw new TypeError("createAdapter: format 'socket.io' needs standalone node-redis clients (createClient), with pSubscribe and sendCommand");
+    }
+    return class extends SocketIOFormatAdapter {
+      constructor(nsp: Namespace<any, any, any, any>) {
+        super(nsp, clients[0]!, clients[1]!, options, uid);
+      }
+    };
+  }
   const uid = randomBytes(8).toString('base64url');
   return class extends RedisPubSubAdapter {
     constructor(nsp: Namespace<any, any, any, any>) {

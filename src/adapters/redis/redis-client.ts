@@ -42,6 +42,20 @@ export interface RedisPubSubClient extends RedisConnection {
   sUnsubscribe(channels: string | string[], listener: BufferListener, bufferMode: true): Promise<unknown>;
 }
 
+/**
+ * What the socket.io wire format needs on top of pub/sub: pattern subscriptions (socket.io publishes
+ * a broadcast to one room on that room's channel) and PUBSUB NUMSUB (its way of counting nodes).
+ * A standalone node-redis client (`createClient`) has all of it.
+ */
+export interface SocketIOFormatClient extends RedisPubSubClient {
+  /** PSUBSCRIBE, with messages delivered as buffers (the listener also gets the channel). */
+  pSubscribe(patterns: string | string[], listener: BufferListener, bufferMode: true): Promise<unknown>;
+  /** PUNSUBSCRIBE */
+  pUnsubscribe(patterns: string | string[], listener: BufferListener, bufferMode: true): Promise<unknown>;
+  /** Sends any command (PUBSUB NUMSUB) and resolves with its reply. */
+  sendCommand(args: ReadonlyArray<string | Buffer>): Promise<unknown>;
+}
+
 /** A standalone node-redis client the streams adapter runs commands on. */
 export interface RedisCommandClient extends RedisConnection {
   /** Sends any command (XADD, XRANGE, ...) and resolves with its reply. */
