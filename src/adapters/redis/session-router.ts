@@ -53,6 +53,8 @@ export class RedisSessionRouter extends EventEmitter<SessionRouterEvents> implem
   private readonly cache = new Map<string, string>();
   private readonly lookups = new Map<string, Promise<string | undefined>>();
   private closed = false;
+  /** A failing refresh is reported once, not at every retry, until one succeeds again. */
+  private refreshFailing = false;
   private readonly onClientError = () => {}; // outages are reported through this router's `error` event
 
   constructor(
@@ -114,7 +116,14 @@ export class RedisSessionRouter extends EventEmitter<SessionRouterEvents> implem
     );
     if (this.refreshTimer === undefined && !this.closed) {
       this.refreshTimer = setInterval(() => {
-        this.announce().catch((err) => this.report('REDIS_COMMAND_FAILED', `could not refresh node ${this.nodeId}: ${err?.message}`, err));
+        this.announce().then(
+          () => (this.refreshFailing = false),
+          (err) => {
+            if (this.refreshFailing || this.closed) return;
+            this.refreshFailing = true;
+            this.report('REDIS_UNREACHABLE', `could not refresh node ${this.nodeId} in Redis (other nodes forget it after ${this.ttl} ms): ${err?.message}`, err);
+          },
+        );
       }, Math.max(1, Math.floor(this.ttl / 3)));
       this.refreshTimer.unref();
     }
