@@ -43,6 +43,23 @@ export function validNickname(input: unknown): string | undefined {
   return NICKNAME.test(name) ? name : undefined;
 }
 
+/**
+ * `wanted`, or `wanted 2`, `wanted 3`, ... (shortened to fit 24 characters): the first that no one in
+ * `taken` uses. Names compare case-insensitively, so "Ada" and "ada" cannot both be in the chat.
+ */
+export function freeNickname(wanted: string, taken: ReadonlySet<string>): string {
+  let candidate = wanted;
+  for (let n = 2; taken.has(nicknameKey(candidate)); n++) {
+    const suffix = ` ${n}`;
+    candidate = `${wanted.slice(0, 24 - suffix.length).trimEnd()}${suffix}`;
+  }
+  return candidate;
+}
+
+const nicknameKey = (name: string): string => name.toLocaleLowerCase('en');
+/** How long a nickname stays reserved for a socket still in its handshake. */
+const CLAIM_MS = 10_000;
+
 /** A room name as typed (letters, digits, `_`, `-`, up to 32), or undefined. */
 export function validRoom(input: unknown): string | undefined {
   if (typeof input !== 'string' || input.length > 100) return undefined;
@@ -99,15 +116,33 @@ export function attachChat(
   const history = new ChatHistory(limits.historyPerRoom, limits.historyRooms);
   let roomsTimer: NodeJS.Timeout | undefined;
 
+  /**
+   * Nicknames given on this node to sockets still in their handshake: fetchSockets() does not see
+   * them yet, and two tabs opening at once must not both become "ada". A claim lasts until the
+   * socket connects, or CLAIM_MS for one whose client went away during the handshake.
+   */
+  const claimed = new Map<string, { socket: Socket; at: number }>();
+
   nsp.use((socket, next) => {
-    const nickname = validNickname(socket.handshake.auth?.nickname);
-    if (!nickname) {
+    const wanted = validNickname(socket.handshake.auth?.nickname);
+    if (!wanted) {
       const err = new Error('invalid nickname: 1-24 letters, digits, spaces, . _ \' -') as Error & { data?: unknown };
       err.data = { code: 'INVALID_NICKNAME' };
       return next(err);
     }
-    socket.data = { nickname, tokens: limits.burst, refilledAt: Date.now() } satisfies ChatData;
-    next();
+    // A nickname in use (on any node) gets a number: "ada 2". The client learns it from `welcome`.
+    void nsp.fetchSockets().catch(() => []).then((sockets) => {
+      const taken = new Set(sockets.map((s) => nicknameKey((s.data as ChatData).nickname)));
+      const now = Date.now();
+      for (const [key, claim] of claimed) {
+        if (now - claim.at < CLAIM_MS) taken.add(key);
+        else claimed.delete(key);
+      }
+      const nickname = freeNickname(wanted, taken);
+      claimed.set(nicknameKey(nickname), { socket, at: now });
+      socket.data = { nickname, tokens: limits.burst, refilledAt: Date.now() } satisfies ChatData;
+      next();
+    });
   });
 
   /** Who is in a room, across every node of the adapter. */
@@ -159,6 +194,8 @@ export function attachChat(
 
   nsp.on('connection', guard('connection', async (socket: Socket) => {
     const { nickname } = socket.data as ChatData;
+    // Connected: fetchSockets() sees it from now on.
+    if (claimed.get(nicknameKey(nickname))?.socket === socket) claimed.delete(nicknameKey(nickname));
 
     socket.on('join', guard('join', async (input: unknown, ack: unknown) => {
       const reply = replyOf(ack);

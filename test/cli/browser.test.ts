@@ -95,7 +95,7 @@ test('chat in two windows, the dashboard shows them, reconnection is visible', {
 
   const wrong = await open();
   await wrong.goto(`http://localhost:${hub.port}/dashboard#token=nope`);
-  await wrong.locator('#login-error', { hasText: 'invalid dashboard token' }).waitFor();
+  await wrong.locator('#login-error', { hasText: 'This token is no longer valid' }).waitFor();
 
   // Reconnection: stop the hub, the pages say so; start it again on the same port, they recover.
   const port = hub.port;

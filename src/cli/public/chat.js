@@ -28,6 +28,7 @@
 
   function setStatus(state, text) {
     const status = $('status');
+    status.hidden = false; // hidden until the first connection attempt: nothing is offline before that
     status.dataset.state = state;
     status.textContent = text;
     $('send-form').classList.toggle('offline', state !== 'online');
@@ -92,7 +93,16 @@
     socket.io.on('reconnect_attempt', (attempt) => setStatus('reconnecting', `reconnecting… (attempt ${attempt})`));
     socket.io.on('reconnect', () => systemLine(current, 'reconnected'));
 
-    socket.on('welcome', (info) => renderAllRooms(info?.rooms ?? []));
+    socket.on('welcome', (info) => {
+      // The hub numbers a nickname already in use ("ada 2"): take the one it gave us.
+      if (typeof info?.nickname === 'string' && info.nickname !== nickname) {
+        roomState(current); // the join is still on its way: the notice waits in the room's list
+        systemLine(current, `"${nickname}" is in use here: you are "${info.nickname}"`);
+        nickname = info.nickname;
+        $('me').textContent = nickname;
+      }
+      renderAllRooms(info?.rooms ?? []);
+    });
     socket.on('rooms', (list) => renderAllRooms(list));
     socket.on('message', (message) => addMessage(message));
     socket.on('presence', (update) => {

@@ -25,8 +25,19 @@
   };
 
   function setStatus(state, text) {
+    $('status').hidden = false; // hidden until the first connection attempt
     $('status').dataset.state = state;
     $('status').textContent = text;
+  }
+
+  /** While the hub is unreachable the figures are the last ones it sent: say so, and grey them. */
+  function markStale(stale) {
+    const wasStale = $('app').classList.contains('stale');
+    $('app').classList.toggle('stale', stale);
+    $('stale').hidden = !stale;
+    if (stale && !wasStale) {
+      $('stale').textContent = `The hub has not answered since ${new Date().toLocaleTimeString()}: the figures below are from then.`;
+    }
   }
 
   // The token arrives in the URL fragment (never sent to the server in a request line), then is
@@ -56,6 +67,7 @@
     socket.on('connect', () => {
       $('login').hidden = true;
       $('app').hidden = false;
+      markStale(false);
       setStatus('online', `live · ${socket.io.engine.transport.name}`);
       socket.io.engine.once('upgrade', (t) => setStatus('online', `live · ${t.name}`));
     });
@@ -66,12 +78,18 @@
         setStatus('offline', 'offline');
         $('app').hidden = true;
         $('login').hidden = false;
-        $('login-error').textContent = err?.message ?? 'could not connect';
+        $('login-error').textContent = err?.data?.code === 'INVALID_TOKEN'
+          ? 'This token is no longer valid: the hub was restarted with a new one, or it was mistyped. Open the dashboard link the hub printed at start, or paste its token.'
+          : err?.message ?? 'could not connect';
         return;
       }
+      markStale(true);
       setStatus('reconnecting', 'cannot reach the hub, retrying…');
     });
-    socket.on('disconnect', (reason) => setStatus('reconnecting', `disconnected (${reason}), reconnecting…`));
+    socket.on('disconnect', (reason) => {
+      markStale(true);
+      setStatus('reconnecting', `disconnected (${reason}), reconnecting…`);
+    });
     socket.io.on('reconnect_attempt', (n) => setStatus('reconnecting', `reconnecting… (attempt ${n})`));
     socket.on('hello', (hello) => {
       $('hub-info').textContent = `v${hello.version} · adapter ${hello.adapter} · path ${hello.path}`;
@@ -81,6 +99,7 @@
   }
 
   function render(s) {
+    markStale(false);
     series.push({ time: s.time, connections: s.connections, rates: s.rates, heapUsed: s.memory.heapUsed, rss: s.memory.rss, loopP99: s.eventLoopDelayMs.p99 });
     if (series.length > KEEP) series.splice(0, series.length - KEEP);
 
