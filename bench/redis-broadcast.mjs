@@ -9,11 +9,9 @@
 //
 // Usage: npm run build && node bench/redis-broadcast.mjs [--clients 10000] [--burst 50] [--rounds 5] [--size 32] [--streams]
 // --streams also compares the streams adapters (ours vs @socket.io/redis-streams-adapter).
-import { fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { writeFileSync, mkdirSync } from 'node:fs';
+import { connectClient, forkServer, measureBursts } from './lib/broadcast-clients.mjs';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -27,82 +25,7 @@ const NODES = 3;
 const nodeScript = fileURLToPath(new URL('./redis-node.mjs', import.meta.url));
 
 function startNode(impl, prefix) {
-  const child = fork(nodeScript, [], { env: { ...process.env, IMPL: impl, PREFIX: prefix }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  let next = 0;
-  const pending = new Map();
-  child.on('message', (msg) => {
-    if (msg.id !== undefined) {
-      pending.get(msg.id)?.(msg.result);
-      pending.delete(msg.id);
-    }
-  });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${impl} node exited (${code})`)));
-    child.on('message', (msg) => {
-      if (!msg.ready) return;
-      resolve({
-        port: msg.port,
-        child,
-        call: (cmd, args = {}) =>
-          new Promise((res) => {
-            const id = next++;
-            pending.set(id, res);
-            child.send({ id, cmd, ...args });
-          }),
-      });
-    });
-  });
-}
-
-/** A client that joins the default namespace over WebSocket, then counts received bytes. */
-function connectClient(port) {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.setNoDelay(true);
-    const client = { socket, bytes: 0, joined: false };
-    let buf = Buffer.alloc(0);
-    let upgraded = false;
-    socket.on('error', reject);
-    socket.on('connect', () => {
-      socket.write(
-        `GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-      );
-    });
-    socket.on('data', (chunk) => {
-      if (client.joined) {
-        client.bytes += chunk.length;
-        return;
-      }
-      buf = Buffer.concat([buf, chunk]);
-      if (!upgraded) {
-        const end = buf.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        if (!buf.subarray(0, 12).toString().includes('101')) return reject(new Error(buf.toString()));
-        upgraded = true;
-        buf = buf.subarray(end + 4);
-      }
-      // Setup phase: parse server frames (unmasked, short) until the CONNECT reply "40".
-      while (buf.length >= 2) {
-        let len = buf[1] & 0x7f;
-        let offset = 2;
-        if (len === 126) {
-          if (buf.length < 4) return;
-          len = buf.readUInt16BE(2);
-          offset = 4;
-        }
-        if (buf.length < offset + len) return;
-        const text = buf.toString('utf8', offset, offset + len);
-        buf = buf.subarray(offset + len);
-        if (text.startsWith('0')) socket.write(Buffer.from([0x81, 0x82, 0, 0, 0, 0, 0x34, 0x30])); // masked "40"
-        else if (text.startsWith('40')) {
-          client.joined = true;
-          client.bytes = buf.length;
-          return resolve(client);
-        }
-      }
-    });
-  });
+  return forkServer(nodeScript, { IMPL: impl, PREFIX: prefix });
 }
 
 async function connectAll(nodes) {
@@ -113,22 +36,6 @@ async function connectAll(nodes) {
     clients.push(...(await Promise.all(Array.from({ length: n }, (_, k) => connectClient(nodes[(i + k) % NODES].port)))));
   }
   return clients;
-}
-
-async function waitBytes(clients, perClient, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let done = true;
-    for (const c of clients) {
-      if (c.bytes < perClient) {
-        done = false;
-        break;
-      }
-    }
-    if (done) return;
-    if (Date.now() > deadline) throw new Error('timed out waiting for deliveries');
-    await new Promise((r) => setImmediate(r));
-  }
 }
 
 async function measure(impl) {
@@ -146,28 +53,10 @@ async function measure(impl) {
   const connectMs = Date.now() - t0;
   const perNode = await Promise.all(nodes.map((n) => n.call('clients')));
 
-  // Warm-up, and learn the frame size from it.
-  const warm = 10;
-  for (const c of clients) c.bytes = 0;
-  await nodes[0].call('burst', { count: warm, size: SIZE });
-  await waitBytes(clients, 1, 60_000);
-  await new Promise((r) => setTimeout(r, 300));
-  const frame = clients[0].bytes / warm;
-  await waitBytes(clients, warm * frame, 60_000);
-
-  const rates = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const c of clients) c.bytes = 0;
-    const start = process.hrtime.bigint();
-    await nodes[0].call('burst', { count: BURST, size: SIZE });
-    await waitBytes(clients, BURST * frame, 120_000);
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    rates.push((BURST * clients.length) / seconds);
-  }
+  const { frame, rates, median } = await measureBursts(clients, (count) => nodes[0].call('burst', { count, size: SIZE }), { count: BURST, rounds: ROUNDS });
   for (const c of clients) c.socket.destroy();
   for (const n of nodes) n.child.kill();
-  rates.sort((a, b) => a - b);
-  return { impl, clients: clients.length, perNode, connectMs, frameBytes: frame, rates, median: rates[Math.floor(rates.length / 2)] };
+  return { impl, clients: clients.length, perNode, connectMs, frameBytes: frame, rates, median };
 }
 
 const pairs = [['socket.io', 'switchboard']];
