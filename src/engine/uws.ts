@@ -20,32 +20,51 @@ import type { EngineWebSocket, PreparedFrame } from './ws-server.js';
 
 /** The part of a uWS.js `HttpRequest` the adapter reads (valid only during the handler). */
 export interface UwsHttpRequest {
+  /** A request header by its lower-case name ('' when absent). */
   getHeader(lowerCaseKey: string): string;
+  /** The request path, without the query. */
   getUrl(): string;
+  /** The query string, without the `?`. */
   getQuery(): string | undefined;
+  /** The request method. */
   getMethod(): string;
+  /** Calls `cb` for every request header. */
   forEach(cb: (key: string, value: string) => void): void;
 }
 
 /** The part of a uWS.js `HttpResponse` the adapter uses. */
 export interface UwsHttpResponse {
+  /** Sets the status line, e.g. `'200 OK'`. */
   writeStatus(status: string): UwsHttpResponse;
+  /** Adds a response header. */
   writeHeader(key: string, value: string): UwsHttpResponse;
+  /** Sends the body and ends the response. */
   end(body?: string | Uint8Array, closeConnection?: boolean): UwsHttpResponse;
+  /** Closes the connection at once. */
   close(): UwsHttpResponse;
+  /** Runs `cb` with writes batched into one send. */
   cork(cb: () => void): UwsHttpResponse;
+  /** Called if the client goes away before the response ends. */
   onAborted(handler: () => void): UwsHttpResponse;
+  /** Receives the request body in chunks. */
   onData(handler: (chunk: ArrayBuffer, isLast: boolean) => void): UwsHttpResponse;
+  /** The peer's address as text bytes. */
   getRemoteAddressAsText(): ArrayBuffer;
+  /** Completes a WebSocket upgrade with the given handshake headers. */
   upgrade<T>(userData: T, key: string, protocol: string, extensions: string, context: unknown): void;
 }
 
 /** The part of a uWS.js `WebSocket` the adapter uses. */
 export interface UwsWebSocket<T> {
+  /** Sends a message; the result says whether it was sent, buffered or dropped. */
   send(message: string | Uint8Array, isBinary?: boolean, compress?: boolean): number;
+  /** Closes with a close frame. */
   end(code?: number, shortMessage?: string): void;
+  /** Closes at once, without a close frame. */
   close(): void;
+  /** Bytes waiting to be sent. */
   getBufferedAmount(): number;
+  /** The data given at upgrade. */
   getUserData(): T;
 }
 
@@ -57,15 +76,21 @@ export interface UwsWebSocketBehavior<T> {
   idleTimeout: number;
   sendPingsAutomatically: boolean;
   compression: number;
+  /** Decides whether an HTTP request becomes a WebSocket. */
   upgrade(res: UwsHttpResponse, req: UwsHttpRequest, context: unknown): void;
+  /** A WebSocket opened. */
   open(ws: UwsWebSocket<T>): void;
+  /** A message arrived. */
   message(ws: UwsWebSocket<T>, message: ArrayBuffer, isBinary: boolean): void;
+  /** A WebSocket closed. */
   close(ws: UwsWebSocket<T>, code: number, message: ArrayBuffer): void;
 }
 
 /** A uWS.js app (`uWS.App()` or `uWS.SSLApp()`): the two route kinds the engine registers. */
 export interface UwsApp {
+  /** Handles HTTP requests of every method on `pattern`. */
   any(pattern: string, handler: (res: UwsHttpResponse, req: UwsHttpRequest) => void): unknown;
+  /** Handles WebSocket upgrades on `pattern`. */
   ws(pattern: string, behavior: UwsWebSocketBehavior<UwsConnectionData>): unknown;
 }
 

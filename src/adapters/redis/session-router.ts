@@ -18,6 +18,7 @@ export interface RedisRouterClient extends RedisConnection {
   sendCommand(args: ReadonlyArray<string | Buffer>): Promise<unknown>;
 }
 
+/** Options of {@link createSessionRouter}. */
 export interface SessionRouterOptions {
   /**
    * Where the other nodes reach this one: `http://host:port` (the engine's HTTP server, on a

@@ -48,6 +48,10 @@ const enum RequestType {
   BROADCAST_ACK = 9,
 }
 
+/**
+ * Options of the pub/sub adapter's `format: 'socket.io'` (the wire format of
+ * `@socket.io/redis-adapter`).
+ */
 export interface SocketIOFormatOptions {
   /** Channel prefix; socket.io's default is `'socket.io'`. */
   key?: string;
