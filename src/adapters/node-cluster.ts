@@ -9,6 +9,10 @@
  *   for it without waiting for its heartbeat to time out.
  * - Messages use the same versioned binary envelope as the Redis adapters (Buffers and Dates
  *   survive), carried base64 in the IPC message, which Node serializes as JSON by default.
+ * - Envelopes sent in the same tick travel in one IPC message per destination: a burst of
+ *   broadcasts reaches another worker at once, so its writes to clients are batched per tick as
+ *   they are in the sending worker (one IPC message per broadcast would cost one write per client
+ *   per broadcast there).
  * - Outside a cluster worker (or once the worker is disconnected) there is nobody to tell: the
  *   adapter behaves as the in-memory one, and messages it could not send are counted
  *   (`droppedMessages`) and reported as MESSAGES_LOST.
@@ -37,15 +41,16 @@ import { type ClusterMessage, decodeMessage } from './envelope.js';
 import { ClusterAdapterError } from './errors.js';
 
 /** Options of the node:cluster (IPC) adapter: those every cluster adapter takes. */
+/** Options of the node:cluster adapter: the core's request and heartbeat timings. */
 export type NodeClusterAdapterOptions = ClusterAdapterOptions;
 
-/** A worker's envelope for the other workers (`to` unset) or for one of them. */
+/** A worker's envelopes for the other workers (`to` unset) or for one of them. */
 interface AdapterMessage {
   switchboard: 'cluster:adapter';
   /** Worker id of the recipient; unset: every other worker. */
   to?: number;
-  /** The encoded envelope, base64. */
-  data: string;
+  /** The encoded envelopes, base64, in the order they were sent. */
+  data: string[];
 }
 
 /** From a worker: "my adapter is listening"; the relay answers with `cluster:joined`. */
@@ -122,6 +127,8 @@ class WorkerChannel {
   readonly adapters = new Set<NodeClusterAdapter>();
   private listening = false;
   private relaySeen = false;
+  /** Envelopes of this tick per recipient (-1: every other worker), sent together at its end. */
+  private readonly outgoing = new Map<number, string[]>();
 
   attach(adapter: NodeClusterAdapter): void {
     this.adapters.add(adapter);
@@ -151,20 +158,42 @@ class WorkerChannel {
     return true;
   }
 
+  /** Queues an envelope for the end of this tick; false when the channel is gone. */
+  queue(payload: Buffer, to: number | undefined): boolean {
+    if (!process.send || !process.connected) return false;
+    if (this.outgoing.size === 0) queueMicrotask(() => this.flush());
+    const key = to ?? -1;
+    let batch = this.outgoing.get(key);
+    if (!batch) this.outgoing.set(key, (batch = []));
+    batch.push(payload.toString('base64'));
+    return true;
+  }
+
+  private flush(): void {
+    for (const [key, data] of this.outgoing) {
+      const msg: AdapterMessage = { switchboard: 'cluster:adapter', data };
+      if (key >= 0) msg.to = key;
+      this.post(msg);
+    }
+    this.outgoing.clear();
+  }
+
   private onMessage(msg: unknown): void {
     switch (tag(msg)) {
       case 'cluster:adapter': {
         const data = (msg as AdapterMessage).data;
-        let decoded: ClusterMessage;
-        try {
-          if (typeof data !== 'string') throw new CodecError('expected a base64 string');
-          decoded = decodeMessage(Buffer.from(data, 'base64'));
-        } catch (err) {
-          const first = this.adapters.values().next().value;
-          first?.reportError(new ClusterAdapterError('BAD_MESSAGE', `undecodable message from the cluster: ${(err as Error).message}`, { cause: err }));
-          return;
+        if (!Array.isArray(data)) return this.undecodable(new CodecError('expected an array of envelopes'));
+        for (const item of data) {
+          let decoded: ClusterMessage;
+          try {
+            if (typeof item !== 'string') throw new CodecError('expected a base64 string');
+            decoded = decodeMessage(Buffer.from(item, 'base64'));
+          } catch (err) {
+            this.undecodable(err as Error);
+            continue;
+          }
+          for (const adapter of this.adapters) adapter._receive(decoded);
         }
-        for (const adapter of this.adapters) adapter._receive(decoded);
         return;
       }
       case 'cluster:joined':
@@ -177,10 +206,16 @@ class WorkerChannel {
       }
     }
   }
+
+  private undecodable(err: Error): void {
+    const first = this.adapters.values().next().value;
+    first?.reportError(new ClusterAdapterError('BAD_MESSAGE', `undecodable message from the cluster: ${err.message}`, { cause: err }));
+  }
 }
 
 const channel = new WorkerChannel();
 
+/** The node:cluster adapter of one namespace in one worker; made by {@link createAdapter}. */
 export class NodeClusterAdapter extends ClusterAdapter {
   /** Messages to other workers that could not be sent (no IPC channel). */
   droppedMessages = 0;
@@ -189,11 +224,13 @@ export class NodeClusterAdapter extends ClusterAdapter {
     super(nsp, uid ?? nodeId(), options);
   }
 
+  /** Joins the worker's IPC channel and announces this node to the other workers. */
   override init(): void {
     channel.attach(this);
     this.startHeartbeat();
   }
 
+  /** Says BYE to the other workers and leaves the channel. */
   override close(): Promise<void> | void {
     const bye = super.close();
     channel.detach(this);
@@ -213,9 +250,7 @@ export class NodeClusterAdapter extends ClusterAdapter {
   private send(msg: ClusterMessage, to: number | undefined): void {
     const payload = this.encode(msg);
     if (!payload) return;
-    const ipc: AdapterMessage = { switchboard: 'cluster:adapter', data: payload.toString('base64') };
-    if (to !== undefined) ipc.to = to;
-    if (channel.post(ipc) || !cluster.isWorker) return;
+    if (channel.queue(payload, to) || !cluster.isWorker) return;
     this.droppedMessages++;
     this.reportError(
       this.error('MESSAGES_LOST', `the IPC channel to the primary is closed: messages to other workers are being dropped (${this.droppedMessages} so far in namespace "${this.nsp.name}")`),
