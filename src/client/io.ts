@@ -36,7 +36,8 @@ export function io<ListenEvents extends EventsMap = DefaultEventsMap, EmitEvents
   }
   opts = { ...opts };
   // Outside browsers there is no page to be relative to: a URL is required (else TypeError).
-  const url = new URL(uri ?? platform.location!, platform.location);
+  // Without a URL: the page's origin, namespace `/` (not the page's own path), as socket.io-client.
+  const url = new URL(uri ?? '/', platform.location);
   const origin = url.protocol + '//' + url.host;
   const id = origin + (opts.path ?? '/socket.io');
   const nsp = url.pathname || '/';

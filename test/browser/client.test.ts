@@ -17,6 +17,19 @@ const root = new URL('../..', import.meta.url).pathname;
 const PAGE = `<!doctype html><meta charset="utf-8"><title>switchboard client test</title>
 <script src="/switchboard/client.js"></script>`;
 
+/** A page migrated from socket.io: socket.io-client's script URL and its global `io`. */
+const SOCKET_IO_PAGE = `<!doctype html><meta charset="utf-8"><title>socket.io page</title>
+<script src="/socket.io/socket.io.js"></script>`;
+
+/** ES modules without a bundler: the core module and the opt-in XHR transport and options. */
+const MODULE_PAGE = `<!doctype html><meta charset="utf-8"><title>module page</title>
+<script type="module">
+import { io } from '/switchboard/client.esm.js';
+import { XHR } from '/switchboard/client.xhr.esm.js';
+import '/switchboard/client.options.esm.js';
+window.sb = { io, XHR };
+</script>`;
+
 describe('browser client (Chromium)', { skip }, () => {
   let browser: Browser;
   let dir: string;
@@ -56,10 +69,12 @@ describe('browser client (Chromium)', { skip }, () => {
         });
       },
       (http) => {
-        const bundle = createClientBundleHandler({ dir });
+        const bundle = createClientBundleHandler({ dir, socketioPath: '/socket.io/' });
         http.on('request', (req, res) => {
           if (bundle(req, res)) return;
           if (req.url === '/') res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
+          else if (req.url === '/socket.io.html') res.writeHead(200, { 'content-type': 'text/html' }).end(SOCKET_IO_PAGE);
+          else if (req.url === '/module.html') res.writeHead(200, { 'content-type': 'text/html' }).end(MODULE_PAGE);
           else if (!req.url?.startsWith('/socket.io/')) res.writeHead(404).end();
         });
       },
@@ -156,6 +171,63 @@ describe('browser client (Chromium)', { skip }, () => {
         assert.match(events[0], /^disconnect (transport close|transport error|ping timeout)$/);
         assert.ok(events.includes('reconnect'));
       });
+    });
+
+    test(`${kind}: a page with <script src="/socket.io/socket.io.js"> connects with the global io`, async () => {
+      const server = await serve(kind);
+      // In front of the endpoint, as the server's serveClient puts it (the engine claims the path).
+      const previous = server.http.listeners('request') as ((...args: any[]) => void)[];
+      server.http.removeAllListeners('request');
+      const bundle = createClientBundleHandler({ dir, socketioPath: '/socket.io/' });
+      server.http.on('request', (req, res) => {
+        if (!bundle(req, res)) for (const listener of previous) listener.call(server.http, req, res);
+      });
+      const page = await browser.newPage();
+      try {
+        await page.goto(server.url + '/socket.io.html');
+        const result = await page.evaluate(async () => {
+          const io = (window as any).io;
+          const socket = io();
+          await new Promise((resolve) => socket.on('connect', resolve));
+          const reply = await socket.timeout(5000).emitWithAck('echo', 'from io');
+          const shape = [typeof io.Manager, typeof io.Socket, io.protocol, io.connect === io];
+          socket.disconnect();
+          return { reply, shape };
+        });
+        assert.deepEqual(result, { reply: 'from io', shape: ['function', 'function', 5, true] });
+      } finally {
+        await page.close();
+        await server.close();
+      }
+    });
+
+    test(`${kind}: XHR long-polling (switchboard/client/xhr) and timestampRequests (options module)`, async () => {
+      const server = await serve(kind);
+      const urls: string[] = [];
+      server.http.prependListener('request', (req) => urls.push(req.url!));
+      const page = await browser.newPage();
+      try {
+        await page.goto(server.url + '/module.html');
+        await page.waitForFunction(() => (window as any).sb);
+        // The page's own fetch is gone: only XMLHttpRequest can carry the polling requests.
+        const result = await page.evaluate(async () => {
+          const { io, XHR } = (window as any).sb;
+          (window as any).fetch = undefined;
+          const socket = io({ transports: [XHR], timestampParam: 'ts' });
+          await new Promise((resolve) => socket.on('connect', resolve));
+          const reply = await socket.timeout(5000).emitWithAck('echo', { via: 'xhr' });
+          const transport = await socket.timeout(5000).emitWithAck('transport');
+          socket.disconnect();
+          return { reply, transport, engine: socket.io.engine.transport?.constructor?.name };
+        });
+        assert.deepEqual(result.reply, { via: 'xhr' });
+        assert.equal(result.transport, 'polling');
+        const polls = urls.filter((u) => u.includes('transport=polling'));
+        assert.ok(polls.length >= 2 && polls.every((u) => /[?&]ts=/.test(u)), polls.join(' '));
+      } finally {
+        await page.close();
+        await server.close();
+      }
     });
 
     test(`${kind}: falls back to long-polling when WebSocket upgrades are refused`, async () => {
