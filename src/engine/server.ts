@@ -231,7 +231,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
       throw new TypeError('proxyHeader must be "x-forwarded-for" or "forwarded"');
     }
     this.trust = compileTrust(this.options.trustProxy);
-    this.forwarder = options.sessionRouter && new SessionForwarder(options.sessionRouter);
+    this.forwarder = options.sessionRouter && new SessionForwarder(options.sessionRouter, this.options.maxHttpBufferSize);
     this.pathBase = normalizePath(this.options.path);
     this.pingQueue = new DelayQueue(this.options.pingInterval, (s) => s.pingDue());
     this.pongQueue = new DelayQueue(this.options.pingTimeout, (s) => s.pongMissed());

@@ -72,7 +72,11 @@ export class SessionForwarder {
   private readonly agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
   private closed = false;
 
-  constructor(readonly router: SessionRouter) {
+  constructor(
+    readonly router: SessionRouter,
+    /** Largest request body read before it is passed on (the engine's `maxHttpBufferSize`). */
+    private readonly maxBody: number,
+  ) {
     if (!NODE_ID.test(router.nodeId)) throw new TypeError(`session router node id "${router.nodeId}" must match ${NODE_ID}`);
   }
 
@@ -123,36 +127,65 @@ export class SessionForwarder {
     return owner === undefined ? undefined : { owner, sid };
   }
 
-  /** A polling request (or its preflight): streamed to the owner, its answer streamed back. */
+  /**
+   * A polling request (or its preflight) to the owner, its answer streamed back. The body (at most
+   * `maxBody` bytes: a polling POST) is read first, so that a request sent on a kept-alive
+   * connection the owner closed at that moment can be sent again on a new one (RFC 9112 §9.3.1).
+   * A larger body (refused by the owner anyway) is streamed, without that retry.
+   */
   private proxy(req: IncomingMessage, res: ServerResponse, owner: string, sid: string, address: string): void {
     const { hostname, port } = new URL(address);
-    const upstream = http.request({
-      host: unbracket(hostname),
-      port: Number(port) || 80,
-      method: req.method,
-      path: req.url,
-      headers: forwardedHeaders(req, this.router.nodeId),
-      agent: this.agent,
-    });
-    upstream.on('response', (answer) => {
-      const headers: OutgoingHttpHeaders = {};
-      for (const name of Object.keys(answer.headers)) if (!HOP_BY_HOP.has(name)) headers[name] = answer.headers[name];
-      res.writeHead(answer.statusCode ?? 502, headers);
-      answer.pipe(res);
-      answer.on('error', () => res.destroy());
-    });
-    upstream.on('error', (err: NodeJS.ErrnoException) => {
-      // Refused: nothing listens there any more, the session died with its node.
-      if (err.code === 'ECONNREFUSED') this.router.forget(owner, address);
-      if (!res.headersSent) writeRefusal(res, err.code === 'ECONNREFUSED' ? ownerGone(sid) : routerDown(sid));
-      else res.destroy();
-    });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let streamed = false;
+    let upstream: http.ClientRequest | undefined;
+    const send = (retry: boolean) => {
+      const request = http.request({
+        host: unbracket(hostname),
+        port: Number(port) || 80,
+        method: req.method,
+        path: req.url,
+        headers: forwardedHeaders(req, this.router.nodeId),
+        agent: retry ? false : this.agent, // a retry takes a new connection of its own
+      });
+      upstream = request;
+      request.on('response', (answer) => {
+        const headers: OutgoingHttpHeaders = {};
+        for (const name of Object.keys(answer.headers)) if (!HOP_BY_HOP.has(name)) headers[name] = answer.headers[name];
+        res.writeHead(answer.statusCode ?? 502, headers);
+        answer.pipe(res);
+        answer.on('error', () => res.destroy());
+      });
+      request.on('error', (err: NodeJS.ErrnoException) => {
+        // The owner closed an idle kept-alive connection as it was reused: nothing was served.
+        if (!retry && !streamed && request.reusedSocket && err.code === 'ECONNRESET' && !res.headersSent && !res.destroyed) return send(true);
+        // Refused: nothing listens there any more, the session died with its node.
+        if (err.code === 'ECONNREFUSED') this.router.forget(owner, address);
+        if (!res.headersSent) writeRefusal(res, err.code === 'ECONNREFUSED' ? ownerGone(sid) : routerDown(sid));
+        else res.destroy();
+      });
+      if (!streamed) return request.end(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+      for (const chunk of chunks) request.write(chunk);
+      req.pipe(request);
+    };
     // The client went away (a held GET it gave up on): the owner sees it too.
     res.on('close', () => {
-      if (!res.writableFinished) upstream.destroy();
+      if (!res.writableFinished) upstream?.destroy();
     });
-    req.on('error', () => upstream.destroy());
-    req.pipe(upstream);
+    req.on('error', () => (upstream ? upstream.destroy() : res.destroy()));
+    const collect = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size <= this.maxBody) return;
+      streamed = true;
+      req.off('data', collect);
+      req.off('end', done);
+      req.pause();
+      send(false);
+    };
+    const done = () => send(false);
+    req.on('data', collect);
+    req.once('end', done);
   }
 
   /** An upgrade: the request head is replayed to the owner, then bytes flow both ways untouched. */

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import net from 'node:net';
 import fc from 'fast-check';
 import WebSocket from 'ws';
 import { FORWARDED_HEADER, type EngineSocket, type SessionRouter } from '../../src/engine/index.js';
@@ -36,12 +37,12 @@ class TableRouter implements SessionRouter {
   }
 }
 
-async function twoNodes(t: import('node:test').TestContext) {
+async function twoNodes(t: import('node:test').TestContext, options: { maxHttpBufferSize?: number } = {}) {
   const table = new Map<string, string>();
   const routerA = new TableRouter('nodeA', table);
   const routerB = new TableRouter('nodeB', table);
-  const a = await startEngine(t, { sessionRouter: routerA, pingInterval: 60_000 });
-  const b = await startEngine(t, { sessionRouter: routerB, pingInterval: 60_000 });
+  const a = await startEngine(t, { sessionRouter: routerA, pingInterval: 60_000, ...options });
+  const b = await startEngine(t, { sessionRouter: routerB, pingInterval: 60_000, ...options });
   table.set('nodeA', `http://127.0.0.1:${a.port}`);
   table.set('nodeB', `http://127.0.0.1:${b.port}`);
   return { a, b, routerA, routerB, table };
@@ -123,6 +124,47 @@ test('a request already passed on once, for an unknown node, or for a node that 
   assert.equal(response.statusCode, 400);
   upgrade.on('error', () => {});
   response.resume();
+});
+
+test('a request sent on a kept-alive connection the owner closed at that moment is sent again on a new one, once', async (t) => {
+  const { b, table } = await twoNodes(t);
+  // An owner that answers the first request of each connection and resets the connection at the
+  // second one without answering it: what a keep-alive timeout racing a reuse looks like.
+  const bodies: string[] = [];
+  const owner = net.createServer((conn) => {
+    let served = 0;
+    let buffered = '';
+    conn.on('data', (chunk) => {
+      buffered += chunk.toString('latin1');
+      const headEnd = buffered.indexOf('\r\n\r\n');
+      if (headEnd < 0) return;
+      const length = Number(/content-length: (\d+)/i.exec(buffered.slice(0, headEnd))?.[1] ?? 0);
+      if (buffered.length < headEnd + 4 + length) return;
+      if (served++ > 0) return conn.resetAndDestroy();
+      bodies.push(buffered.slice(headEnd + 4, headEnd + 4 + length));
+      buffered = '';
+      conn.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=60\r\n\r\nok');
+    });
+  });
+  owner.listen(0, '127.0.0.1');
+  await once(owner, 'listening');
+  t.after(() => owner.close());
+  table.set('nodeX', `http://127.0.0.1:${(owner.address() as net.AddressInfo).port}`);
+  for (const body of ['4first', '4second', '4third']) {
+    const reply = await request(b.port, 'POST', b.url('EIO=4&transport=polling&sid=nodeX.abc'), { body });
+    assert.equal(reply.status, 200, `${body}: ${reply.body}`);
+    assert.equal(reply.body, 'ok');
+  }
+  assert.deepEqual(bodies, ['4first', '4second', '4third'], 'each body reached the owner once');
+});
+
+test('a body over maxHttpBufferSize is streamed on, and the owner refuses it and ends the session', async (t) => {
+  const { a, b } = await twoNodes(t, { maxHttpBufferSize: 1000 });
+  const { sid, session } = await handshake(a);
+  const closed = once(session, 'close');
+  const reply = await request(b.port, 'POST', b.url(`EIO=4&transport=polling&sid=${sid}`), { body: '4' + 'x'.repeat(50_000) });
+  assert.equal(reply.status, 413);
+  assert.equal((await closed)[0], 'transport error');
 });
 
 test('hostile sids: never thrown, always answered, and only well-formed node ids are looked up', async (t) => {
