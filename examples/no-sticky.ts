@@ -44,7 +44,7 @@ const client = io(`http://127.0.0.1:${(balancer.address() as AddressInfo).port}`
   transports: ['polling'],
   extraHeaders: { connection: 'close' }, // one request per connection, so each may land elsewhere
 });
-await once(client, 'connect');
+await new Promise<void>((resolve) => client.once('connect', () => resolve()));
 const answers = new Set<string>();
 for (let i = 0; i < 6; i++) answers.add(await client.emitWithAck('whoami'));
 console.log(`6 answers from ${answers.size} node`); // → 6 answers from 1 node
