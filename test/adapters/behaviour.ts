@@ -15,7 +15,8 @@ type AdapterKind = 'pubsub' | 'sharded' | 'streams' | 'ipc' | 'mixed:switchboard
 
 const socketIONode = fileURLToPath(new URL('./fixtures/socketio-node.ts', import.meta.url));
 
-export function clusterBehaviour(adapter: AdapterKind): void {
+/** `env` (read when the nodes start): more environment for every node, e.g. a Redis Cluster's address. */
+export function clusterBehaviour(adapter: AdapterKind, options: { env?: () => Record<string, string> } = {}): void {
   const nodes: ServerNode[] = [];
   /** clients[i] is connected to nodes[i % 3]. */
   const clients: ClientSocket[] = [];
@@ -34,7 +35,8 @@ export function clusterBehaviour(adapter: AdapterKind): void {
       nodes.push(...(await Promise.all(['A', 'B', 'C'].map(start))));
     } else {
       const kind = adapter as 'pubsub' | 'sharded' | 'streams';
-      nodes.push(...(await Promise.all(['A', 'B', 'C'].map((name) => startNode({ name, adapter: kind, prefix })))));
+      const env = options.env?.();
+      nodes.push(...(await Promise.all(['A', 'B', 'C'].map((name) => startNode({ name, adapter: kind, prefix, env })))));
     }
     await until(async () => (await Promise.all(nodes.map((n) => n.call<number>('serverCount')))).every((c) => c === 3), 'nodes to see each other');
     for (let i = 0; i < 6; i++) clients.push(await connected(connectClient(nodes[i % 3]!.port, { auth: { tag: `c${i}` } })));
@@ -45,7 +47,7 @@ export function clusterBehaviour(adapter: AdapterKind): void {
     for (const c of clients) c.disconnect();
     if (workers) return workers.close();
     await Promise.all(nodes.map((n) => n.kill()));
-    await deleteKeys(prefix);
+    if (!options.env) await deleteKeys(prefix);
   });
 
   /** Sends one event and waits until every client that should get it did, then a little longer. */

@@ -50,11 +50,15 @@ export interface RedisAdapterOptions extends ClusterAdapterOptions {
 export function whenReady(client: RedisConnection): Promise<void> {
   if (client.isReady !== false && client.isOpen) return Promise.resolve();
   return new Promise((resolve) => {
+    // A standalone client says 'ready'; a cluster client says 'connect' once it knows its shards.
     const onReady = () => {
+      if (client.isReady === false) return;
       client.off('ready', onReady);
+      client.off('connect', onReady);
       resolve();
     };
     client.on('ready', onReady);
+    client.on('connect', onReady);
     // node-redis reports failures through 'error' and keeps retrying; the caller listens for those.
     if (!client.isOpen) client.connect().catch(() => {});
   });
@@ -86,11 +90,12 @@ export class ConnectionWatch {
         this.down = false;
         onRecovered?.();
       };
-      client.on('error', onError);
-      client.on('ready', onReady);
+      // A cluster client reports its nodes' connections with node-error / node-ready.
+      for (const event of ['error', 'node-error'] as const) client.on(event, onError);
+      for (const event of ['ready', 'node-ready'] as const) client.on(event, onReady);
       this.detach.push(() => {
-        client.off('error', onError);
-        client.off('ready', onReady);
+        for (const event of ['error', 'node-error'] as const) client.off(event, onError);
+        for (const event of ['ready', 'node-ready'] as const) client.off(event, onReady);
       });
     }
   }

@@ -14,6 +14,9 @@ export const BUFFER_REPLIES = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer 
 
 export type BufferListener = (message: Buffer, channel: Buffer) => unknown;
 
+/** Connection events; a cluster client reports each of its nodes with `node-error` and `node-ready`. */
+export type ConnectionEvent = 'error' | 'ready' | 'end' | 'connect' | 'reconnecting' | 'node-error' | 'node-ready';
+
 /** Connection management every adapter needs. */
 export interface RedisConnection {
   readonly isOpen: boolean;
@@ -21,9 +24,9 @@ export interface RedisConnection {
   /** Opens the connection (the adapters call it only if the client is not open yet). */
   connect(): Promise<unknown>;
   /** Listens to the client's connection events. */
-  on(event: 'error' | 'ready' | 'end' | 'connect' | 'reconnecting', listener: (...args: any[]) => void): unknown;
+  on(event: ConnectionEvent, listener: (...args: any[]) => void): unknown;
   /** Removes a listener added with `on`. */
-  off(event: 'error' | 'ready' | 'end' | 'connect' | 'reconnecting', listener: (...args: any[]) => void): unknown;
+  off(event: ConnectionEvent, listener: (...args: any[]) => void): unknown;
 }
 
 /** A client the pub/sub adapter publishes with and subscribes through (node-redis client or cluster). */
@@ -64,6 +67,54 @@ export interface RedisCommandClient extends RedisConnection {
   duplicate(): RedisCommandClient;
   /** Closes the connection at once, pending commands included. */
   destroy(): void;
+}
+
+/**
+ * A node-redis Redis Cluster client (`createCluster`), as far as the streams adapter uses it: its
+ * `sendCommand` takes the key that picks the shard.
+ */
+export interface RedisClusterCommandClient extends RedisConnection {
+  /** The masters of the cluster (only used to tell a cluster client from a standalone one). */
+  readonly masters: unknown;
+  /** Sends a command to the master serving `firstKey`'s slot. */
+  sendCommand(firstKey: string | Buffer | undefined, isReadonly: boolean | undefined, args: ReadonlyArray<string | Buffer>, options?: { typeMapping?: object }): Promise<unknown>;
+  duplicate(): RedisClusterCommandClient;
+  destroy(): void;
+}
+
+export function isClusterClient(client: RedisCommandClient | RedisClusterCommandClient): client is RedisClusterCommandClient {
+  return Array.isArray((client as RedisClusterCommandClient).masters);
+}
+
+/**
+ * The key's hash tag (Redis Cluster specification, "hash tags"): the text between the first `{`
+ * and the first `}` after it, when not empty; only that part picks the slot.
+ */
+export function hashTag(key: string): string | undefined {
+  const open = key.indexOf('{');
+  const close = open < 0 ? -1 : key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : undefined;
+}
+
+/**
+ * A cluster client seen as a standalone one: every command goes to the shard of `routingKey`. The
+ * streams adapter's keys (stream, sessions) share one hash tag, so they all live on that shard.
+ */
+export function clusterCommandClient(cluster: RedisClusterCommandClient, routingKey: string): RedisCommandClient {
+  return {
+    get isOpen() {
+      return cluster.isOpen;
+    },
+    get isReady() {
+      return cluster.isReady;
+    },
+    connect: () => cluster.connect(),
+    on: (event, listener) => cluster.on(event, listener),
+    off: (event, listener) => cluster.off(event, listener),
+    sendCommand: (args, options) => cluster.sendCommand(routingKey, false, args, options),
+    duplicate: () => clusterCommandClient(cluster.duplicate(), routingKey),
+    destroy: () => cluster.destroy(),
+  };
 }
 
 /** Turns a RESP3 map, a `Map`, or a RESP2 flat `[k, v, k, v]` array into a lookup function. */

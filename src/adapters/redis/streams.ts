@@ -37,7 +37,19 @@ import { CodecError, decodeValue, encodeValue } from '../codec.js';
 import { type ClusterMessage, MessageType, decodeMessage } from '../envelope.js';
 import { RedisAdapterError, toAdapterError } from './errors.js';
 import { ConnectionWatch, whenReady, type AdapterConstructor } from './pubsub.js';
-import { BUFFER_REPLIES, type RedisCommandClient, STREAM_ID, type StreamEntry, optionalNumber, parseEntries, streamInfo } from './redis-client.js';
+import {
+  BUFFER_REPLIES,
+  type RedisClusterCommandClient,
+  type RedisCommandClient,
+  STREAM_ID,
+  type StreamEntry,
+  clusterCommandClient,
+  hashTag,
+  isClusterClient,
+  optionalNumber,
+  parseEntries,
+  streamInfo,
+} from './redis-client.js';
 import { StreamReader } from './stream-reader.js';
 
 export interface StreamsAdapterOptions extends ClusterAdapterOptions {
@@ -55,6 +67,13 @@ export interface StreamsAdapterOptions extends ClusterAdapterOptions {
   maxPendingMessages?: number;
   /** Most stream entries scanned when restoring one session. Default 100000. */
   maxRestoreScan?: number;
+  /**
+   * Replicas that must have each write before it counts as done (WAIT after every batch), so a
+   * failover to a replica keeps every acknowledged broadcast. Default 0 (no WAIT).
+   */
+  waitForReplicas?: number;
+  /** How long WAIT waits for those replicas (ms); after it, the write counts as done anyway. Default 1000. */
+  waitTimeout?: number;
 }
 
 const FIELD = 'm';
@@ -67,12 +86,16 @@ interface SenderWindow {
 
 const MAX_AHEAD = 10_000;
 
+/** Most envelopes written in one pipelined batch. */
+const WRITE_BATCH = 256;
+
 /** What the nodes of one `createStreamsAdapter()` call share: one writer, one reader, one sequence. */
 class StreamHub {
   readonly uid = randomBytes(8).toString('base64url');
   readonly adapters = new Map<string, RedisStreamsAdapter>();
   private seq = 0;
-  private pending = 0;
+  private readonly queue: { payload: Buffer; done(id: string | undefined): void }[] = [];
+  private pumping = false;
   private reader: StreamReader | null = null;
   private readerStart: Promise<void> | null = null;
   private readonly senders = new Map<string, SenderWindow>();
@@ -97,31 +120,52 @@ class StreamHub {
     return ++this.seq;
   }
 
-  /** Appends an envelope to the stream, retrying in the background until Redis takes it. */
-  async append(payload: Buffer): Promise<string | undefined> {
-    if (this.pending >= this.options.maxPendingMessages) {
+  /**
+   * Appends an envelope to the stream, retrying in the background until Redis takes it. Writes
+   * leave in order: queued envelopes go out in pipelined batches, and a batch that failed is sent
+   * again whole before anything after it (copies of entries that did get in are dropped by the
+   * readers, by sender sequence number). With `waitForReplicas`, a batch counts as written once
+   * that many replicas have it (WAIT), so a failover does not lose what was acknowledged.
+   */
+  append(payload: Buffer): Promise<string | undefined> {
+    if (this.queue.length >= this.options.maxPendingMessages) {
       this.report(
-        new RedisAdapterError('MESSAGES_LOST', `${this.pending} messages are already waiting for Redis; dropping more (maxPendingMessages)`),
+        new RedisAdapterError('MESSAGES_LOST', `${this.queue.length} messages are already waiting for Redis; dropping more (maxPendingMessages)`),
       );
-      return undefined;
+      return Promise.resolve(undefined);
     }
-    this.pending++;
+    return new Promise((done) => {
+      this.queue.push({ payload, done });
+      if (!this.pumping) void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
     try {
-      for (let failures = 0; ; failures++) {
+      for (let failures = 0; this.queue.length > 0; ) {
+        const batch = this.queue.slice(0, WRITE_BATCH);
         try {
           if (!this.client.isOpen) await this.client.connect();
-          const id = await this.client.sendCommand([
-            'XADD', this.options.streamName, 'MAXLEN', '~', String(this.options.maxLen), '*', FIELD, payload,
-          ]);
-          return String(id);
+          const { streamName, maxLen, waitForReplicas, waitTimeout } = this.options;
+          const written = await Promise.allSettled(
+            batch.map((entry) => this.client.sendCommand(['XADD', streamName, 'MAXLEN', '~', String(maxLen), '*', FIELD, entry.payload])),
+          );
+          const failed = written.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+          if (failed) throw failed.reason;
+          if (waitForReplicas > 0) await this.client.sendCommand(['WAIT', String(waitForReplicas), String(waitTimeout)]);
+          this.queue.splice(0, batch.length);
+          batch.forEach((entry, i) => entry.done(String((written[i] as PromiseFulfilledResult<unknown>).value)));
+          failures = 0;
         } catch (err) {
-          if (this.closed) return undefined;
+          if (this.closed) break;
           this.report(toAdapterError(err, `writing to stream "${this.options.streamName}"`));
-          await delay(Math.min(2000, 50 * 2 ** Math.min(failures, 10)));
+          await delay(Math.min(2000, 50 * 2 ** Math.min(failures++, 10)));
         }
       }
     } finally {
-      this.pending--;
+      this.pumping = false;
+      if (this.closed) for (const entry of this.queue.splice(0)) entry.done(undefined);
     }
   }
 
@@ -416,15 +460,30 @@ export class RedisStreamsAdapter extends ClusterAdapter {
  * });
  * ```
  */
-export function createStreamsAdapter(client: RedisCommandClient, options: StreamsAdapterOptions = {}): AdapterConstructor {
-  const hub = new StreamHub(client, {
-    streamName: options.streamName ?? 'switchboard-stream',
+export function createStreamsAdapter(
+  client: RedisCommandClient | RedisClusterCommandClient,
+  options: StreamsAdapterOptions = {},
+): AdapterConstructor {
+  const cluster = isClusterClient(client);
+  // In a Redis Cluster, the stream and the sessions share a hash tag, so they live in one slot.
+  const streamName = options.streamName ?? (cluster ? '{switchboard}-stream' : 'switchboard-stream');
+  const tag = hashTag(streamName);
+  const sessionKeyPrefix = options.sessionKeyPrefix ?? (cluster && tag !== undefined ? `{${tag}}-session:` : 'switchboard-session:');
+  if (cluster && (tag === undefined || hashTag(sessionKeyPrefix) !== tag)) {
+    throw new TypeError(
+      `createStreamsAdapter: with a Redis Cluster, streamName and sessionKeyPrefix need the same hash tag, like "{myapp}-stream" and "{myapp}-session:" (got "${streamName}" and "${sessionKeyPrefix}")`,
+    );
+  }
+  const hub = new StreamHub(cluster ? clusterCommandClient(client, streamName) : client, {
+    streamName,
     maxLen: options.maxLen ?? 10_000,
     readCount: options.readCount ?? 100,
     blockTime: options.blockTime ?? 1000,
-    sessionKeyPrefix: options.sessionKeyPrefix ?? 'switchboard-session:',
+    sessionKeyPrefix,
     maxPendingMessages: options.maxPendingMessages ?? 10_000,
     maxRestoreScan: options.maxRestoreScan ?? 100_000,
+    waitForReplicas: options.waitForReplicas ?? 0,
+    waitTimeout: options.waitTimeout ?? 1000,
   });
   return class extends RedisStreamsAdapter {
     constructor(nsp: Namespace<any, any, any, any>) {
