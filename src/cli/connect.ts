@@ -54,6 +54,9 @@ export const EXIT = {
 export const EXIT_HELP = `Exit status: 0 done, 1 the connection failed or was lost, 2 a usage error,
 3 an acknowledgement did not come within --ack-timeout.`;
 
+/** How long the end of input waits after an event sent without an acknowledgement. */
+const EMIT_SETTLE_MS = 250;
+
 /** What a close code means, for people reading `closed: <code>` (RFC 6455 section 7.4.1). */
 const CLOSE_CODE_NAMES: Record<number, string> = {
   1000: 'normal closure', 1001: 'going away', 1002: 'protocol error', 1003: 'unsupported data',
@@ -197,6 +200,8 @@ async function runSocketIo(opts: ConnectOptions): Promise<number> {
     let everConnected = false;
     let finished = false;
     let ackTimedOut = false;
+    /** When the last event without an acknowledgement left (see the end of input below). */
+    let lastEmitAt = 0;
     let input: ReturnType<typeof lineLoop> | undefined;
     const finish = (code: number) => {
       if (finished) return;
@@ -215,7 +220,12 @@ async function runSocketIo(opts: ConnectOptions): Promise<number> {
       if (everConnected) return;
       everConnected = true;
       input = lineLoop(opts, print, (line) => command(line));
-      void input.done.then(() => finish(ackTimedOut ? EXIT.ACK_TIMEOUT : EXIT.OK));
+      // A server may drop events that arrive in the same read as the DISCONNECT that follows them
+      // (socket.io does): after a plain emit, give it a moment before leaving.
+      void input.done.then(() => {
+        const settle = Math.max(0, lastEmitAt + EMIT_SETTLE_MS - Date.now());
+        setTimeout(() => finish(ackTimedOut ? EXIT.ACK_TIMEOUT : EXIT.OK), settle);
+      });
     });
     socket.on('connect_error', (err: Error & { data?: unknown }) => {
       const data = err.data !== undefined ? ` ${show(err.data, false)}` : '';
@@ -259,6 +269,7 @@ async function runSocketIo(opts: ConnectOptions): Promise<number> {
           const args = parseArgsText(afterVerb.slice(event.length));
           if (verb === 'call') return withAck(event, args);
           socket.emit(event, ...args);
+          lastEmitAt = Date.now();
           print.status('sent', `> ${event}${args.length ? ` ${args.map((a) => show(a, false)).join(' ')}` : ''}`, { event, args });
           return;
         }
