@@ -38,11 +38,11 @@ export interface RedisPubSubClient extends RedisConnection {
   /** SUBSCRIBE, with messages delivered as buffers. */
   subscribe(channels: string | string[], listener: BufferListener, bufferMode: true): Promise<unknown>;
   /** UNSUBSCRIBE */
-  unsubscribe(channels: string | string[], listener: BufferListener, bufferMode: true): Promise<unknown>;
+  unsubscribe(channels: string | string[], listener: (...args: any[]) => unknown, bufferMode: true): Promise<unknown>;
   /** SSUBSCRIBE (sharded pub/sub, Redis 7), with messages delivered as buffers. */
   sSubscribe(channels: string | string[], listener: BufferListener, bufferMode: true): Promise<unknown>;
-  /** SUNSUBSCRIBE */
-  sUnsubscribe(channels: string | string[], listener: BufferListener, bufferMode: true): Promise<unknown>;
+  /** SUNSUBSCRIBE (the listener is typed loosely: node-redis' cluster client declares it for strings or buffers). */
+  sUnsubscribe(channels: string | string[], listener: (...args: any[]) => unknown, bufferMode: true): Promise<unknown>;
 }
 
 /**
@@ -54,7 +54,7 @@ export interface SocketIOFormatClient extends RedisPubSubClient {
   /** PSUBSCRIBE, with messages delivered as buffers (the listener also gets the channel). */
   pSubscribe(patterns: string | string[], listener: BufferListener, bufferMode: true): Promise<unknown>;
   /** PUNSUBSCRIBE */
-  pUnsubscribe(patterns: string | string[], listener: BufferListener, bufferMode: true): Promise<unknown>;
+  pUnsubscribe(patterns: string | string[], listener: (...args: any[]) => unknown, bufferMode: true): Promise<unknown>;
   /** Sends any command (PUBSUB NUMSUB) and resolves with its reply. */
   sendCommand(args: ReadonlyArray<string | Buffer>): Promise<unknown>;
 }
