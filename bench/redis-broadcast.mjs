@@ -7,8 +7,11 @@
 // (io.emit: 1/3 of the clients are local to A, 2/3 reached through Redis); the round ends when
 // every client has received all K frames. Reported: deliveries per second (K x clients / time).
 //
-// Usage: npm run build && node bench/redis-broadcast.mjs [--clients 10000] [--burst 50] [--rounds 5] [--size 32] [--streams]
+// Usage: npm run build && node bench/redis-broadcast.mjs [--clients 10000] [--burst 50] [--rounds 5] [--size 32] [--streams] [--cluster]
 // --streams also compares the streams adapters (ours vs @socket.io/redis-streams-adapter).
+// --cluster also runs both on a Redis Cluster (REDIS_CLUSTER: comma-separated node URLs, e.g. from
+// `redis-cli --cluster create ... --cluster-replicas 1`): our pub/sub adapter with sharded: true vs
+// @socket.io/redis-adapter's createShardedAdapter, next to the single-Redis pair of the same run.
 import { fileURLToPath } from 'node:url';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { connectClient, forkServer, measureBursts } from './lib/broadcast-clients.mjs';
@@ -61,6 +64,10 @@ async function measure(impl) {
 
 const pairs = [['socket.io', 'switchboard']];
 if (process.argv.includes('--streams')) pairs.push(['socket.io-streams', 'switchboard-streams']);
+if (process.argv.includes('--cluster')) {
+  if (!process.env.REDIS_CLUSTER) throw new Error('--cluster needs REDIS_CLUSTER=redis://host:port[,...] (a node of a running Redis Cluster)');
+  pairs.push(['socket.io-cluster', 'switchboard-cluster']);
+}
 const results = [];
 const ratios = {};
 for (const pair of pairs) {

@@ -2,11 +2,15 @@
 // IMPL=switchboard: our Server + switchboard/adapters/redis (pub/sub);
 // IMPL=socket.io:   socket.io@4 + @socket.io/redis-adapter. Both use node-redis clients.
 import http from 'node:http';
-import { createClient } from 'redis';
+import { createClient, createCluster } from 'redis';
 
 const impl = process.env.IMPL;
 const prefix = process.env.PREFIX;
-const pub = createClient({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
+// IMPL=*-cluster: a Redis Cluster (REDIS_CLUSTER: comma-separated node URLs), sharded pub/sub.
+const cluster = impl.endsWith('-cluster');
+const pub = cluster
+  ? createCluster({ rootNodes: process.env.REDIS_CLUSTER.split(',').map((url) => ({ url })) })
+  : createClient({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
 const sub = pub.duplicate();
 pub.on('error', () => {});
 sub.on('error', () => {});
@@ -15,7 +19,15 @@ await Promise.all([pub.connect(), sub.connect()]);
 const httpServer = http.createServer();
 const common = { pingInterval: 120_000, pingTimeout: 120_000, transports: ['websocket'] };
 let io;
-if (impl === 'switchboard') {
+if (impl === 'switchboard-cluster') {
+  const { Server } = await import('../dist/esm/server/index.js');
+  const { createAdapter } = await import('../dist/esm/adapters/redis/index.js');
+  io = new Server(httpServer, { ...common, handshakeRate: false, adapter: createAdapter(pub, sub, { key: prefix, sharded: true }) });
+} else if (impl === 'socket.io-cluster') {
+  const { Server } = await import('socket.io');
+  const { createShardedAdapter } = await import('@socket.io/redis-adapter');
+  io = new Server(httpServer, { ...common, adapter: createShardedAdapter(pub, sub, { channelPrefix: prefix }) });
+} else if (impl === 'switchboard') {
   const { Server } = await import('../dist/esm/server/index.js');
   const { createAdapter } = await import('../dist/esm/adapters/redis/index.js');
   io = new Server(httpServer, { ...common, handshakeRate: false, adapter: createAdapter(pub, sub, { key: prefix }) });
