@@ -127,7 +127,7 @@ export function hasBinary(value: unknown, depth = 0): boolean {
   const toJSON = (value as { toJSON?: unknown }).toJSON;
   if (typeof toJSON === 'function') return hasBinary(toJSON.call(value), depth + 1);
   for (const key in value) {
-    if (Object.prototype.hasOwnProperty.call(value, key) && hasBinary((value as Record<string, unknown>)[key], depth + 1)) {
+    if (Object.hasOwn(value, key) && hasBinary((value as Record<string, unknown>)[key], depth + 1)) {
       return true;
     }
   }
@@ -144,31 +144,33 @@ function tooDeepToEncode(): SocketIOEncodeError {
   return new SocketIOEncodeError('TOO_DEEP', `data nested deeper than ${MAX_ENCODE_DEPTH} levels (circular?)`);
 }
 
-/** Depth-first replacement of binary values by placeholders (does not mutate the input). */
-function deconstruct(value: unknown, buffers: Uint8Array[], depth = 0): unknown {
+/**
+ * Depth-first replacement of binary values by placeholders (does not mutate the input). A Blob
+ * stops the encoding, unless `blobs` is set: then it is kept as an attachment, for the caller to read.
+ */
+function deconstruct(value: unknown, buffers: Array<Uint8Array | Blob>, blobs: boolean, depth = 0): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (depth > MAX_ENCODE_DEPTH) throw tooDeepToEncode();
   if (isBinary(value)) {
-    if (hasBlob && value instanceof Blob) {
-      throw new SocketIOEncodeError('BLOB', 'Blob attachments need encodePacketAsync()');
-    }
-    buffers.push(toBytes(value as ArrayBuffer | ArrayBufferView));
+    const isBlob = hasBlob && value instanceof Blob;
+    if (isBlob && !blobs) throw new SocketIOEncodeError('BLOB', 'Blob attachments need encodePacketAsync()');
+    buffers.push(isBlob ? value : toBytes(value as ArrayBuffer | ArrayBufferView));
     return { _placeholder: true, num: buffers.length - 1 };
   }
   if (Array.isArray(value)) {
     const out = new Array(value.length);
-    for (let i = 0; i < value.length; i++) out[i] = deconstruct(value[i], buffers, depth + 1);
+    for (let i = 0; i < value.length; i++) out[i] = deconstruct(value[i], buffers, blobs, depth + 1);
     return out;
   }
   const toJSON = (value as { toJSON?: unknown }).toJSON;
   if (typeof toJSON === 'function') {
     const json = toJSON.call(value);
-    return json === value ? value : deconstruct(json, buffers, depth + 1);
+    return json === value ? value : deconstruct(json, buffers, blobs, depth + 1);
   }
   const out: Record<string, unknown> = {};
   for (const key in value) {
-    if (Object.prototype.hasOwnProperty.call(value, key)) {
-      out[key] = deconstruct((value as Record<string, unknown>)[key], buffers, depth + 1);
+    if (Object.hasOwn(value, key)) {
+      out[key] = deconstruct((value as Record<string, unknown>)[key], buffers, blobs, depth + 1);
     }
   }
   return out;
@@ -201,15 +203,26 @@ function reconstruct(value: unknown, buffers: unknown[]): unknown {
  * attachments; the input packet and its data are not modified.
  */
 export function encodePacket(packet: Packet): EncodedPacket {
+  return encode(packet, false) as EncodedPacket;
+}
+
+/** Like {@link encodePacket}, reading any Blob in the data (browsers). */
+export async function encodePacketAsync(packet: Packet): Promise<EncodedPacket> {
+  const [text, ...attachments] = encode(packet, true);
+  const read = (part: Uint8Array | Blob) => (part instanceof Uint8Array ? part : part.arrayBuffer().then((bytes) => new Uint8Array(bytes)));
+  return [text, ...(await Promise.all(attachments.map(read)))];
+}
+
+function encode(packet: Packet, blobs: boolean): [string, ...Array<Uint8Array | Blob>] {
   let type = packet.type;
   let data = packet.data;
-  let buffers: Uint8Array[] | undefined;
+  let buffers: Array<Uint8Array | Blob> | undefined;
   if (
     (type === PacketType.EVENT || type === PacketType.ACK || type === PacketType.BINARY_EVENT || type === PacketType.BINARY_ACK) &&
     hasBinary(data)
   ) {
     buffers = [];
-    data = deconstruct(data, buffers);
+    data = deconstruct(data, buffers, blobs);
     type = type === PacketType.EVENT || type === PacketType.BINARY_EVENT ? PacketType.BINARY_EVENT : PacketType.BINARY_ACK;
   } else if (type === PacketType.BINARY_EVENT) {
     type = PacketType.EVENT;
@@ -224,29 +237,6 @@ export function encodePacket(packet: Packet): EncodedPacket {
   return buffers ? [text, ...buffers] : [text];
 }
 
-/** Like {@link encodePacket}, reading any Blob in the data first (browsers). */
-export async function encodePacketAsync(packet: Packet): Promise<EncodedPacket> {
-  try {
-    return encodePacket(packet);
-  } catch (err) {
-    // Only a Blob stops the synchronous encoder: read it (and any other) first.
-    if (!(err instanceof SocketIOEncodeError && err.code === 'BLOB')) throw err;
-  }
-  return encodePacket({ ...packet, data: await readBlobs(packet.data) });
-}
-
-async function readBlobs(value: unknown, depth = 0): Promise<unknown> {
-  if (value === null || typeof value !== 'object') return value;
-  if (depth > MAX_ENCODE_DEPTH) throw tooDeepToEncode();
-  if (value instanceof Blob) return new Uint8Array(await value.arrayBuffer());
-  // Other binary values, and objects that serialise themselves (a Date), stay as they are.
-  if (isBinary(value) || typeof (value as { toJSON?: unknown }).toJSON == 'function') return value;
-  if (Array.isArray(value)) return Promise.all(value.map((item) => readBlobs(item, depth + 1)));
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) out[key] = await readBlobs(v, depth + 1);
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
@@ -255,7 +245,7 @@ const POLLUTION_HINT = /__proto__|constructor/;
 /** Drops `__proto__` keys and `constructor: { prototype }` so decoded data cannot pollute prototypes. */
 function safeReviver(this: unknown, key: string, value: unknown): unknown {
   if (key === '__proto__') return undefined;
-  if (key === 'constructor' && value !== null && typeof value === 'object' && Object.prototype.hasOwnProperty.call(value, 'prototype')) {
+  if (key === 'constructor' && value !== null && typeof value === 'object' && Object.hasOwn(value, 'prototype')) {
     return undefined;
   }
   return value;

@@ -109,6 +109,14 @@ test('Blob: sync encode refuses, async encode reads it', async () => {
   assert.equal(withDate, '51-["b",{"x":{"_placeholder":true,"num":0},"at":"1970-01-01T00:00:00.000Z"}]');
   const plain = { type: PacketType.EVENT, nsp: '/', id: 3, data: ['b', { at, n: 1 }] };
   assert.deepEqual(await encodePacketAsync(plain), encodePacket(plain));
+  // Blobs and other binary values keep their depth-first order, also inside a toJSON result.
+  const mixed = ['m', blob, new Uint8Array([3]), { toJSON: () => ({ y: new Blob([new Uint8Array([4])]) }) }];
+  const [mixedText, ...parts] = await encodePacketAsync({ type: PacketType.EVENT, nsp: '/', data: mixed });
+  assert.equal(mixedText, '53-["m",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1},{"y":{"_placeholder":true,"num":2}}]');
+  assert.deepEqual(parts.map((part) => [...part]), [[1, 2], [3], [4]]);
+  const cyclic: unknown[] = [blob];
+  cyclic.push(cyclic);
+  await assert.rejects(encodePacketAsync({ type: PacketType.EVENT, nsp: '/', data: ['c', cyclic] }), { code: 'TOO_DEEP' });
 });
 
 test('binary packet with zero attachments completes at once', () => {
