@@ -177,7 +177,7 @@ function deconstruct(value: unknown, buffers: Array<Uint8Array | Blob>, blobs: b
 }
 
 /** Replaces placeholders in place by the received attachments (depth already bounded by the decoder). */
-function reconstruct(value: unknown, buffers: unknown[]): unknown {
+export function reconstruct(value: unknown, buffers: unknown[]): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) value[i] = reconstruct(value[i], buffers);
@@ -260,7 +260,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function isPayloadValid(type: PacketType, data: unknown): boolean {
+/** Whether `data` is a valid payload for a packet of this type (Socket.IO v5 "Packet types"). */
+export function isPayloadValid(type: PacketType, data: unknown): boolean {
   switch (type) {
     case PacketType.CONNECT:
       return data === undefined || isPlainObject(data);
