@@ -5,7 +5,7 @@
 //   dist/browser/switchboard.esm.min.js    ES module, minified
 //   dist/browser/socket.io.js, socket.io.min.js, socket.io.msgpack.min.js
 //                                          the same scripts with the global `io` (socket.io's URLs)
-//   dist/browser/xhr.esm.min.js, options.esm.min.js
+//   dist/browser/xhr.esm.min.js, options.esm.min.js, parser.esm.min.js
 //                                          the opt-in modules, importing ./switchboard.esm.min.js
 // each with a source map. Usage: node scripts/build-client.mjs [--outdir dir]
 import { mkdirSync } from 'node:fs';
@@ -59,7 +59,7 @@ const msgpackCodec = {
 const coreExternal = {
   name: 'core-external',
   setup(build) {
-    build.onResolve({ filter: /^\.\/(engine|transports|platform-types)\.js$/ }, () => ({ path: './switchboard.esm.min.js', external: true }));
+    build.onResolve({ filter: /^\.\/(engine|transports|platform-types|manager)\.js$/ }, () => ({ path: './switchboard.esm.min.js', external: true }));
   },
 };
 
@@ -94,15 +94,21 @@ const { mangleCache } = await esbuild.build({
 common.mangleCache = mangleCache;
 const iife = (entry, outfile, extra = {}) =>
   esbuild.build({ ...common, entryPoints: [entry], format: 'iife', outfile: join(outdir, outfile), ...extra });
-const msgpack = { minify: true, plugins: [msgpackCodec, browserModules, browserOnly] };
+// The msgpack scripts carry the parser codec anyway: the `parser` option works there without an import.
+const msgpack = (entry) => ({
+  entryPoints: [],
+  stdin: { contents: `import './parser.ts';\nimport ${JSON.stringify(entry)};`, resolveDir: join(root, 'src/client'), sourcefile: 'msgpack-entry.ts', loader: 'ts' },
+  minify: true,
+  plugins: [msgpackCodec, browserModules, browserOnly],
+});
 await Promise.all([
   iife(script, 'switchboard.js'),
   iife(script, 'switchboard.min.js', { minify: true }),
-  iife(script, 'switchboard.msgpack.min.js', msgpack),
+  iife(script, 'switchboard.msgpack.min.js', msgpack(script)),
   iife(ioScript, 'socket.io.js'),
   iife(ioScript, 'socket.io.min.js', { minify: true }),
-  iife(ioScript, 'socket.io.msgpack.min.js', msgpack),
-  ...['xhr', 'options'].map((name) =>
+  iife(ioScript, 'socket.io.msgpack.min.js', msgpack(ioScript)),
+  ...['xhr', 'options', 'parser'].map((name) =>
     esbuild.build({
       ...common,
       entryPoints: [join(root, `src/client/${name}.ts`)],

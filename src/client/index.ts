@@ -9,5 +9,8 @@
  * socket.on('connect', async () => console.log(await socket.timeout(1000).emitWithAck('ping')));
  * ```
  */
+// Node has no bundle size to keep small: the `parser` option works without importing it.
+import './parser.js';
+
 export * from './exports.js';
 export { default } from './exports.js';

@@ -2,7 +2,7 @@
  * The Manager owns one Engine.IO connection, multiplexes namespace sockets over it, and
  * reconnects with exponential backoff (socket.io-client's `Manager`).
  */
-import { parserCodec, type PacketCodec, type PacketDecoder, type ParserModule } from '../protocol/codec.js';
+import type { PacketCodec, PacketDecoder, ParserModule } from '../protocol/codec.js';
 import { defaultCodec } from './default-codec.js';
 import {
   encodePacketAsync,
@@ -32,7 +32,8 @@ export interface ManagerOptions extends EngineOptions, DecoderOptions {
   autoConnect?: boolean;
   /**
    * A socket.io-compatible parser (socket.io-parser's shape: `Encoder` and `Decoder` classes), for
-   * example `socket.io-msgpack-parser`; the server must use the same one. Default: ours.
+   * example `socket.io-msgpack-parser`; the server must use the same one. Default: ours. In browser
+   * bundles it needs `import 'switchboard/client/parser'` (the Node entry imports it itself).
    */
   parser?: ParserModule;
 }
@@ -79,6 +80,11 @@ export class Manager<
   /** Namespace sockets by name (names start with `/`, so no clash with Object.prototype). */
   readonly nsps: Record<string, Socket<any, any>> = {};
   readonly backoff: Backoff;
+  /**
+   * @internal Set by `switchboard/client/parser`: makes a codec of the `parser` option, so bundles
+   * that do not use the option carry none of that code.
+   */
+  static _parser?: (parser: ParserModule) => PacketCodec;
   /** @internal */ _readyState: 'opening' | 'open' | 'closed' = 'closed';
   /** @internal */ _reconnecting = false;
   /** @internal */ _autoConnect: boolean;
@@ -101,7 +107,7 @@ export class Manager<
     this.uri = uri!;
     this.opts = opts;
     this.backoff = new Backoff(opts);
-    this.#codec = opts.parser ? parserCodec(opts.parser) : defaultCodec(opts);
+    this.#codec = opts.parser ? (Manager._parser ?? parserNotImported)(opts.parser) : defaultCodec(opts);
     this.#decoder = this.#codec.createDecoder();
     if ((this._autoConnect = opts.autoConnect !== false)) this.open();
   }
@@ -245,6 +251,10 @@ export class Manager<
     }, this.backoff.duration());
   }
 }
+
+const parserNotImported = (): never => {
+  throw new Error('parser: import "switchboard/client/parser"');
+};
 
 /** socket.io-client's live option accessors: `manager.reconnectionDelay(500)` sets, `manager.reconnectionDelay()` gets. */
 type Accessor<T> = { (): T; (value: T): Manager<any, any> };

@@ -8,6 +8,7 @@
  *   /switchboard/client.msgpack.js     minified script whose default parser is msgpack
  *   /switchboard/client.xhr.esm.js     opt-in modules (ES modules importing ./client.esm.js)
  *   /switchboard/client.options.esm.js
+ *   /switchboard/client.parser.esm.js
  *   /socket.io/socket.io.js            readable script, global `io` (socket.io-client's URLs)
  *   /socket.io/socket.io.min.js        minified script, global `io`
  *   /socket.io/socket.io.esm.min.js    minified ES module
@@ -78,6 +79,7 @@ function scriptTable(opts: ClientBundleOptions): Record<string, string> {
     [base + '.msgpack.js']: 'switchboard.msgpack.min.js',
     [base + '.xhr.esm.js']: 'xhr.esm.min.js',
     [base + '.options.esm.js']: 'options.esm.min.js',
+    [base + '.parser.esm.js']: 'parser.esm.min.js',
   };
   if (opts.socketioPath !== undefined) {
     const dir = opts.socketioPath.replace(/\/?$/, '/');

@@ -7,9 +7,11 @@ import { createServer, get, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { runInNewContext } from 'node:vm';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
+import msgpackParser from 'socket.io-msgpack-parser';
 import { createClientBundleHandler } from '../../src/client/serve.js';
 import { existsSync } from 'node:fs';
 
@@ -43,10 +45,24 @@ describe('browser bundles', () => {
     const esm = readFileSync(join(dir, 'switchboard.esm.min.js'), 'utf8');
     assert.match(esm, /export\{[^}]*as io[,}]/);
     // The opt-in modules import the core ES module instead of carrying a copy of it.
-    for (const file of ['xhr.esm.min.js', 'options.esm.min.js']) {
+    for (const file of ['xhr.esm.min.js', 'options.esm.min.js', 'parser.esm.min.js']) {
       const code = readFileSync(join(dir, file), 'utf8');
-      assert.match(code, /^import\{[^}]+\}from"\.\/switchboard\.esm\.min\.js"/, file);
+      assert.match(code, /import\{[^}]+\}from"\.\/switchboard\.esm\.min\.js"/, file);
       assert.ok(code.length < 2000, `${file} is ${code.length} bytes`);
+    }
+  });
+
+  test('the parser option: opt-in for the ES module (a clear error without the import), built into the msgpack scripts', async () => {
+    const options = { autoConnect: false, parser: msgpackParser };
+    const core = await import(pathToFileURL(join(dir, 'switchboard.esm.min.js')).href);
+    assert.throws(() => new core.Manager('http://127.0.0.1:1', options), /import "switchboard\/client\/parser"/);
+    await import(pathToFileURL(join(dir, 'parser.esm.min.js')).href);
+    assert.equal(new core.Manager('http://127.0.0.1:1', options).opts.parser, msgpackParser);
+    for (const file of ['switchboard.msgpack.min.js', 'socket.io.msgpack.min.js']) {
+      const context: Record<string, any> = {};
+      runInNewContext(readFileSync(join(dir, file), 'utf8'), context);
+      const { Manager } = context.switchboard ?? context.io;
+      assert.equal(new Manager('http://127.0.0.1:1', options).opts.parser, msgpackParser, file);
     }
   });
 
