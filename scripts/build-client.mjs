@@ -75,6 +75,8 @@ const common = {
   target: ['es2022'],
   sourcemap: true,
   legalComments: 'none',
+  // Internal protocol errors without their messages' text (src/protocol/detail.ts).
+  define: { SWITCHBOARD_BROWSER: 'true' },
   mangleProps: /^_/,
   reserveProps: /^(_placeholder|__proto__)$/,
   // Plain assignments instead of class field definitions: smaller output, same behaviour here.

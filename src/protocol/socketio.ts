@@ -16,6 +16,8 @@
  * ```
  */
 
+import { DETAILED_ERRORS } from './detail.js';
+
 export enum PacketType {
   CONNECT = 0,
   DISCONNECT = 1,
@@ -153,7 +155,7 @@ function deconstruct(value: unknown, buffers: Array<Uint8Array | Blob>, blobs: b
   if (depth > MAX_ENCODE_DEPTH) throw tooDeepToEncode();
   if (isBinary(value)) {
     const isBlob = hasBlob && value instanceof Blob;
-    if (isBlob && !blobs) throw new SocketIOEncodeError('BLOB', 'Blob attachments need encodePacketAsync()');
+    if (isBlob && !blobs) throw new SocketIOEncodeError('BLOB', DETAILED_ERRORS ? 'Blob attachments need encodePacketAsync()' : 'BLOB');
     buffers.push(isBlob ? value : toBytes(value as ArrayBuffer | ArrayBufferView));
     return { _placeholder: true, num: buffers.length - 1 };
   }
@@ -187,7 +189,7 @@ export function reconstruct(value: unknown, buffers: unknown[]): unknown {
   if (obj._placeholder === true) {
     const num = obj.num;
     if (typeof num !== 'number' || !Number.isInteger(num) || num < 0 || num >= buffers.length) {
-      throw new SocketIODecodeError('INVALID_PLACEHOLDER', 'attachment placeholder out of range');
+      throw new SocketIODecodeError('INVALID_PLACEHOLDER', DETAILED_ERRORS ? 'attachment placeholder out of range' : 'INVALID_PLACEHOLDER');
     }
     return buffers[num];
   }
