@@ -139,7 +139,7 @@ export class Manager<
       callback?.();
     });
     this.#subs.push(unsubscribeOpen, on(engine, 'error', fail));
-    const timeout = this.opts.timeout ?? 20000;
+    const timeout = this.timeout();
     if (timeout !== false) {
       this.#timer(() => {
         unsubscribeOpen();
@@ -226,15 +226,15 @@ export class Manager<
   }
 
   #reconnect(): void {
-    if (this._reconnecting || this.#skipReconnect || this.opts.reconnection === false) return;
-    if (this.backoff.attempts >= (this.opts.reconnectionAttempts ?? Infinity)) {
+    if (this._reconnecting || this.#skipReconnect || this.reconnection() === false) return;
+    if (this.backoff.attempts >= this.reconnectionAttempts()) {
       this.backoff.reset();
       this.emitReserved('reconnect_failed');
       return;
     }
     this._reconnecting = true;
     this.#timer(() => {
-      if (this.opts.reconnection === false) return void (this._reconnecting = false);
+      if (this.reconnection() === false) return void (this._reconnecting = false);
       this.emitReserved('reconnect_attempt', this.backoff.attempts);
       if (this.#skipReconnect) return; // a listener may have closed the manager
       this.open((err) => {
@@ -274,12 +274,12 @@ export interface Manager<ListenEvents extends EventsMap = DefaultEventsMap, Emit
 }
 Manager.prototype.connect = Manager.prototype.open;
 Manager.prototype.disconnect = Manager.prototype.close = Manager.prototype._close;
-const DEFAULTS = [true, Infinity, 1000, 5000, 0.5, 20000];
-(['reconnection', 'reconnectionAttempts', 'reconnectionDelay', 'reconnectionDelayMax', 'randomizationFactor', 'timeout'] as const).forEach(
-  (key, i) =>
-    ((Manager.prototype as any)[key] = function (this: Manager, value?: unknown) {
-      if (value === undefined) return this.opts[key] ?? DEFAULTS[i];
-      (this.opts as Record<string, unknown>)[key] = value;
-      return this;
-    }),
-);
+// Each accessor's value when the option is not set; the Manager reads its options through them.
+const DEFAULTS = { reconnection: true, reconnectionAttempts: Infinity, reconnectionDelay: 1000, reconnectionDelayMax: 5000, randomizationFactor: 0.5, timeout: 20000 };
+for (const [key, fallback] of Object.entries(DEFAULTS)) {
+  (Manager.prototype as any)[key] = function (this: Manager, value?: unknown) {
+    if (value === undefined) return this.opts[key as keyof typeof DEFAULTS] ?? fallback;
+    (this.opts as Record<string, unknown>)[key] = value;
+    return this;
+  };
+}
