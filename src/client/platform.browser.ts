@@ -23,8 +23,9 @@ export const request: Platform['request'] = ({ method, url, body }, opts, done) 
   return () => controller.abort();
 };
 
+// A copy whose buffer holds exactly the bytes (binary over polling is rare; WebSocket gives ArrayBuffers).
 export const binary: Platform['binary'] = (bytes) =>
-  bytes instanceof ArrayBuffer ? bytes : bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
+  bytes instanceof ArrayBuffer ? bytes : bytes.slice().buffer;
 
 export const binaryType: Platform['binaryType'] = 'arraybuffer';
 

@@ -252,7 +252,7 @@ export class Socket<
 
   /** Disconnects this namespace (no automatic reconnection); closes the connection if it was the last. */
   disconnect(): this {
-    if (this.connected) this.#packet({ type: PacketType.DISCONNECT, nsp: this.nsp });
+    if (this.connected) this.io._packet({ type: PacketType.DISCONNECT, nsp: this.nsp });
     this.#destroy();
     if (this.connected) this.#onClose('io client disconnect');
     return this;
@@ -260,13 +260,9 @@ export class Socket<
 
   // ---- outgoing ----
 
-  #packet(packet: OutgoingPacket): void {
-    this.io._packet(packet);
-  }
-
   #send(packet: OutgoingPacket): void {
     for (const listener of this.anyOut.slice()) listener.apply(this, packet.data as [string]);
-    this.#packet(packet);
+    this.io._packet(packet);
   }
 
   /** Waits for the acknowledgement `id`; see {@link AckDone}. */
@@ -308,7 +304,7 @@ export class Socket<
 
   #onOpen(): void {
     const send = (data?: Record<string, unknown>) =>
-      this.#packet({
+      this.io._packet({
         type: PacketType.CONNECT,
         nsp: this.nsp,
         // Connection state recovery (Socket.IO v5 §CSR): ask for the missed packets.
@@ -362,7 +358,7 @@ export class Socket<
     return (...args) => {
       if (sent) return;
       sent = true;
-      this.#packet({ type: PacketType.ACK, nsp: this.nsp, id, data: args });
+      this.io._packet({ type: PacketType.ACK, nsp: this.nsp, id, data: args });
     };
   }
 
