@@ -18,6 +18,7 @@
 
 import { DETAILED_ERRORS } from './detail.js';
 
+/** Socket.IO v5 packet types (the first character of an encoded packet). */
 export enum PacketType {
   CONNECT = 0,
   DISCONNECT = 1,

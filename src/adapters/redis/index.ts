@@ -23,4 +23,4 @@ export { RedisSessionRouter, createSessionRouter, type SessionRouterOptions, typ
 export { ClusterAdapterError, type ClusterAdapterErrorCode } from '../errors.js';
 export { MessageType, ENVELOPE_VERSION, encodeMessage, decodeMessage, type ClusterMessage } from '../envelope.js';
 export { CodecError } from '../codec.js';
-export type { RedisPubSubClient, RedisCommandClient, RedisConnection, SocketIOFormatClient } from './redis-client.js';
+export type { RedisPubSubClient, RedisCommandClient, RedisClusterCommandClient, RedisConnection, ConnectionEvent, SocketIOFormatClient } from './redis-client.js';

@@ -78,7 +78,9 @@ export interface RedisClusterCommandClient extends RedisConnection {
   readonly masters: unknown;
   /** Sends a command to the master serving `firstKey`'s slot. */
   sendCommand(firstKey: string | Buffer | undefined, isReadonly: boolean | undefined, args: ReadonlyArray<string | Buffer>, options?: { typeMapping?: object }): Promise<unknown>;
+  /** A second client to the same cluster (the adapters subscribe on their own connection). */
   duplicate(): RedisClusterCommandClient;
+  /** Closes the client at once. */
   destroy(): void;
 }
 
