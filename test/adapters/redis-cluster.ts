@@ -113,6 +113,23 @@ export class RedisCluster {
     await exited;
   }
 
+  /**
+   * Starts a killed node again, with its cluster config: it rejoins as a replica of the master that
+   * took over its slots, so every master has a replica for the next failover.
+   */
+  async restart(port: number): Promise<void> {
+    const node = this.nodes.find((n) => n.port === port)!;
+    this.spawn(node);
+    await until(
+      async () => {
+        const replication = String(await this.command(port, ['INFO', 'replication']).catch(() => ''));
+        return /role:slave/.test(replication) && /master_link_status:up/.test(replication);
+      },
+      `the restarted node on ${port} to be an in-sync replica`,
+      30_000,
+    );
+  }
+
   /** Waits until `key`'s slot is served by a live master again (the replica was promoted). */
   async failedOver(key: string, timeout = 30_000): Promise<number> {
     let port = 0;

@@ -1,10 +1,11 @@
 /**
  * Redis pub/sub adapter: every node subscribes to one channel per namespace (and one response
  * channel of its own) and publishes broadcasts and cluster requests there. Pub/sub is at-most-once:
- * what is published while a node's subscriber is reconnecting never reaches it, and a node cannot
- * publish while Redis is down. Such drops are counted (`droppedMessages`) and reported as
- * MESSAGES_LOST errors instead of being queued and delivered out of order later. Use the streams
- * adapter when nothing may be lost, or for connection state recovery.
+ * a node cannot publish while Redis is down, and what is published while a node's subscriber is
+ * reconnecting (a Redis restart, a Cluster failover) never reaches it. Both are counted, by the
+ * sender (`droppedMessages`) and by the receiver, which sees a gap in the sender's sequence numbers
+ * (`missedMessages`), and reported as MESSAGES_LOST errors instead of being queued and delivered out
+ * of order later. Use the streams adapter when nothing may be lost, or for connection state recovery.
  *
  * @example
  * ```ts
@@ -22,7 +23,7 @@
 import type { Namespace } from '../../server/namespace.js';
 import { ClusterAdapter, type ClusterAdapterOptions } from '../cluster-adapter.js';
 import { CodecError } from '../codec.js';
-import { type ClusterMessage, decodeMessage } from '../envelope.js';
+import { type ClusterMessage, MessageType, decodeMessage } from '../envelope.js';
 import { RedisAdapterError, toAdapterError } from './errors.js';
 import type { BufferListener, RedisConnection, RedisPubSubClient, SocketIOFormatClient } from './redis-client.js';
 import { SocketIOFormatAdapter } from './socketio-format.js';
@@ -110,6 +111,9 @@ export class ConnectionWatch {
   }
 }
 
+/** Nodes whose numbering is followed (the oldest is forgotten first: nodes that never came back). */
+const MAX_TRACKED_NODES = 1024;
+
 /** MESSAGES_LOST for a message that could not be published (`count` so far in namespace `nsp`). */
 export function droppedError(count: number, nsp: string, cause: unknown): RedisAdapterError {
   return new RedisAdapterError('MESSAGES_LOST', `Redis unreachable: messages to other nodes are being dropped (${count} so far in namespace "${nsp}")`, {
@@ -120,6 +124,12 @@ export function droppedError(count: number, nsp: string, cause: unknown): RedisA
 export class RedisPubSubAdapter extends ClusterAdapter {
   /** Messages to other nodes that could not be published (Redis unreachable). */
   droppedMessages = 0;
+  /** Messages from other nodes that never arrived (gaps in their sequence numbers). */
+  missedMessages = 0;
+  /** Sequence number of this node's last message on the namespace channel (from 1; 0 = unnumbered). */
+  private sequence = 0;
+  /** The last sequence number seen from each other node. */
+  private readonly lastSeen = new Map<string, number>();
   private readonly channel: string;
   private readonly responseChannel: string;
   private readonly sharded: boolean;
@@ -172,7 +182,8 @@ export class RedisPubSubAdapter extends ClusterAdapter {
   }
 
   protected publish(msg: ClusterMessage): Promise<undefined> {
-    return this.send(this.channel, msg);
+    // Numbered on the shared channel only: responses go to one node's own channel.
+    return this.send(this.channel, { ...msg, seq: ++this.sequence });
   }
 
   protected publishResponse(uid: string, msg: ClusterMessage): void {
@@ -212,8 +223,29 @@ export class RedisPubSubAdapter extends ClusterAdapter {
       }
       throw err;
     }
+    if (msg.uid !== this.uid) {
+      // A node that said goodbye is forgotten; one that went silent is kept, as it may come back.
+      if (msg.type === MessageType.BYE) this.lastSeen.delete(msg.uid);
+      else if (msg.seq) this.checkSequence(msg.uid, msg.seq);
+    }
     this.onMessage(msg);
   }
+
+  /** A gap in a node's numbering is what this node missed while its subscription was down. */
+  private checkSequence(uid: string, seq: number): void {
+    const last = this.lastSeen.get(uid);
+    if (last === undefined && this.lastSeen.size >= MAX_TRACKED_NODES) this.lastSeen.delete(this.lastSeen.keys().next().value!);
+    this.lastSeen.set(uid, seq);
+    if (last === undefined || seq <= last + 1) return;
+    this.missedMessages += seq - last - 1;
+    this.reportError(
+      new RedisAdapterError(
+        'MESSAGES_LOST',
+        `${seq - last - 1} messages from node ${uid} never arrived (${this.missedMessages} missed so far in namespace "${this.nsp.name}"): the subscription was down`,
+      ),
+    );
+  }
+
 }
 
 /** A constructor the server's `adapter` option accepts. */
