@@ -104,9 +104,11 @@ describe('Redis Cluster', { skip }, () => {
     assert.equal(missing[0], 0, 'the client on the sending node gets everything (local delivery)');
     // Whether a publish fails at the sender (its connection to the dead master) or is lost at a
     // receiver (its subscription moving to the promoted replica), the loss is counted and reported.
-    assert.ok(errors.includes('MESSAGES_LOST'), 'the loss is reported as MESSAGES_LOST');
+    // How much a subscriber loses depends on when it moves to the promoted replica (sometimes
+    // nothing); what it loses is counted and reported.
+    if (missing[1]! + missing[2]! > 0) assert.ok(errors.includes('MESSAGES_LOST'), 'the loss is reported as MESSAGES_LOST');
     for (const i of [1, 2]) {
-      assert.ok(missing[i]! > 0 && missing[i]! < COUNT, `client ${i} lost the broadcasts of the outage, and only those`);
+      assert.ok(missing[i]! < COUNT, `client ${i} lost at most the broadcasts of the outage`);
       // Counts include heartbeats on the channel, so they bound the lost broadcasts from above.
       assert.ok(dropped + missed[i]! >= missing[i]!, `node ${i}'s loss is counted (dropped by A ${dropped} + missed ${missed[i]} ≥ ${missing[i]} lost)`);
     }

@@ -5,7 +5,8 @@
 // an ES module and required from CommonJS, a server and client talk through the installed files, the
 // CLI runs, and a consumer file using every entry point type-checks under the settings of
 // `tsc --init` (strict ESM), under module node16 from a .cts file (strict CommonJS) and under bundler
-// resolution, with the repository's own TypeScript.
+// resolution, with the repository's own TypeScript. Last, a git URL install (npm clones, installs
+// the dependencies and runs "prepare").
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -47,7 +48,7 @@ function run(command: string, args: string[], cwd: string): Promise<string> {
 }
 
 /** The files a checkout holds (tracked, and untracked but not ignored), so uncommitted work is what is packed. */
-async function copyCheckout(to: string): Promise<void> {
+async function copyCheckout(to: string, withTools = true): Promise<void> {
   const listed = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], root);
   for (const file of listed.split('\0')) {
     if (!file || file.startsWith('dist/') || !existsSync(join(root, file))) continue;
@@ -55,7 +56,7 @@ async function copyCheckout(to: string): Promise<void> {
     cpSync(join(root, file), join(to, file));
   }
   // The build's tools (TypeScript, esbuild) as a git install would have them after `npm install`.
-  symlinkSync(join(root, 'node_modules'), join(to, 'node_modules'), 'dir');
+  if (withTools) symlinkSync(join(root, 'node_modules'), join(to, 'node_modules'), 'dir');
 }
 
 function scratchProject(dir: string, type: 'module' | 'commonjs'): void {
@@ -159,5 +160,30 @@ describe('the installed package', { timeout: 10 * 60_000 }, () => {
         await run(process.execPath, [tsc, '-p', `tsconfig.${name}.json`], app);
       });
     }
+  });
+});
+
+// A git URL, as `npm install git+https://...` users get it: npm clones the repository, installs its
+// dependencies (devDependencies too: from npm's cache when it has them) and runs `prepare`, which
+// builds dist/. A local repository made from the checkout stands in for the remote one.
+describe('a git install', { timeout: 10 * 60_000 }, () => {
+  const work = mkdtempSync(join(tmpdir(), 'switchboard-git-install-'));
+  const repo = join(work, 'repo');
+  const app = join(work, 'app');
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  test('npm install git+file://... builds dist/, and the package imports from ESM and CommonJS and runs its CLI', async () => {
+    await copyCheckout(repo, false);
+    await run('git', ['init', '-q'], repo);
+    await run('git', ['add', '-A'], repo);
+    await run('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.invalid', 'commit', '-q', '-m', 'snapshot'], repo);
+    scratchProject(app, 'commonjs');
+    await run('npm', ['install', '--prefer-offline', `git+file://${repo}`], app);
+    assert.ok(existsSync(join(app, 'node_modules/switchboard/dist/esm/server/index.js')), 'prepare built dist/');
+    const esm = "const { Server } = await import('switchboard'); const { io } = await import('switchboard/client'); console.log(typeof Server, typeof io)";
+    assert.equal((await run(process.execPath, ['--input-type=module', '-e', esm], app)).trim(), 'function function');
+    const cjs = "const { WebSocketServer } = require('switchboard/websocket'); console.log(typeof WebSocketServer)";
+    assert.equal((await run(process.execPath, ['--input-type=commonjs', '-e', cjs], app)).trim(), 'function');
+    assert.match(await run(join(app, 'node_modules/.bin/switchboard'), ['--help'], app), /switchboard serve/);
   });
 });
