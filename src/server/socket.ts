@@ -125,7 +125,6 @@ export class Socket<
   private _handshake: Handshake | undefined;
   private readonly auth: Record<string, unknown> | undefined;
   private readonly issued: number;
-  private readonly address: string;
   connected = false;
   /** True when this socket was restored by connection state recovery. */
   readonly recovered: boolean = false;
@@ -177,8 +176,6 @@ export class Socket<
     if (recovery) this.connectedAt = this.adapter.recoveryPosition();
     this.auth = auth === NO_AUTH ? undefined : auth;
     this.issued = Date.now();
-    // Read now: a closed socket no longer knows its peer.
-    this.address = client.conn.remoteAddress ?? client.request?.socket?.remoteAddress ?? '';
   }
 
   /** Details of the connection: headers, query, address, `auth` payload, time. */
@@ -190,7 +187,8 @@ export class Socket<
     return (this._handshake = {
       headers: req?.headers ?? {},
       time: new Date(this.issued).toString(),
-      address: this.address,
+      // The engine session computed it once at the handshake (trusted proxies included) and keeps it.
+      address: this.client.conn.remoteAddress,
       xdomain: !!req?.headers.origin,
       secure: req ? !!(req.socket as { encrypted?: boolean } | undefined)?.encrypted : true,
       issued: this.issued,
