@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { PacketType, SocketIODecodeError, type Packet } from '../protocol/socketio.js';
-import type { PacketDecoder } from './codec.js';
+import type { PacketDecoder } from '../protocol/codec.js';
 import type { BroadcastFlags, SocketId } from './adapter.js';
 import type { EngineSocket, PreparedMessage } from './engine.js';
 import { canWriteNow, sendPrepared } from './engine.js';

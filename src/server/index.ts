@@ -9,7 +9,7 @@
  * ```
  */
 export { Server, type ServerOptions, type AdapterConstructor, type ConnectionStateRecoveryOptions, type NamespaceMatcher, type ServerReservedEvents } from './server.js';
-export type { ParserModule } from './codec.js';
+export type { ParserModule } from '../protocol/codec.js';
 export type { RetryWindowOptions } from './recent-acks.js';
 export { Namespace, ParentNamespace, type ExtendedError, type Middleware, type NamespaceReservedEvents } from './namespace.js';
 export { Socket, RECOVERABLE_DISCONNECT_REASONS, type DisconnectReason, type Handshake, type SocketReservedEvents } from './socket.js';

@@ -5,7 +5,7 @@ import { DEFAULT_RETRY_WINDOW_AGE, DEFAULT_RETRY_WINDOW_BYTES, RecentAcks, type 
 import { Adapter, type Room, type SocketId } from './adapter.js';
 import type { BroadcastOperator, RemoteSocket } from './broadcast.js';
 import { Client } from './client.js';
-import { createCodec, type PacketCodec, type ParserModule } from './codec.js';
+import { createCodec, type PacketCodec, type ParserModule } from '../protocol/codec.js';
 import { TypedEmitter } from './emitter.js';
 import { attachEngineToApp, createEngine, prepareMessage, type Engine, type EngineOptions, type PreparedMessage, type UwsApp, type UwsAttachOptions } from './engine.js';
 import { Namespace, ParentNamespace, type Middleware, type ServerSideEmitArgs } from './namespace.js';

@@ -64,7 +64,7 @@ test('msgpack parser: a packet that breaks the protocol closes only its connecti
 });
 
 test('createCodec: a single encoded part is wrapped; parser errors, extra packets and bad packets are typed decode errors', async () => {
-  const { createCodec } = await import('../../src/server/codec.js');
+  const { createCodec } = await import('../../src/protocol/codec.js');
   const { SocketIODecodeError } = await import('../../src/protocol/socketio.js');
   class Encoder {
     encode(packet: unknown) {
