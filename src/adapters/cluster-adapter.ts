@@ -42,13 +42,17 @@ interface WireSocket {
   data: unknown;
 }
 
-interface PendingRequest {
+/** A request to the other nodes that has not settled yet: `done` settles it once. */
+export interface Settle<E extends Error> {
+  done(err: E | null): void;
+  timer: NodeJS.Timeout;
+}
+
+interface PendingRequest extends Settle<ClusterAdapterError<string>> {
   /** Live nodes that have not answered yet. */
   waiting: Set<string>;
   responseType: MessageType;
   onResponse(uid: string, body: Record<string, unknown>): void;
-  done(err: ClusterAdapterError<string> | null): void;
-  timer: NodeJS.Timeout;
 }
 
 /** Acks of a broadcast this node sent: client counts and client answers arrive per node. */
@@ -125,6 +129,32 @@ export function expireRemoteAcks(nsp: Namespace<any, any, any, any>, id: number 
     for (const socket of nsp.sockets.values()) socket._dropAck(id, answer);
   }, ms);
   timer.unref();
+}
+
+/**
+ * Registers `state` under `id` in `table` until it settles: `done` (called by the caller when the
+ * last answer arrived, or on close) or the timeout, whose error `timedOut` builds from the state.
+ * Either way the timer is cleared and the entry leaves the table, once.
+ */
+export function awaitAnswers<S extends object, E extends Error>(
+  table: Map<string, S & Settle<E>>,
+  id: string,
+  state: S,
+  timeoutMs: number,
+  timedOut: (state: S) => E,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const request: S & Settle<E> = Object.assign(state, {
+      done: (err: E | null) => {
+        clearTimeout(request.timer);
+        table.delete(id);
+        if (err) reject(err);
+        else resolve();
+      },
+      timer: setTimeout(() => request.done(timedOut(state)), timeoutMs),
+    });
+    table.set(id, request);
+  });
 }
 
 export abstract class ClusterAdapter extends Adapter {
@@ -332,30 +362,19 @@ export abstract class ClusterAdapter extends Adapter {
     if (this.closed) return Promise.reject(this.error('ADAPTER_CLOSED', 'the adapter was closed'));
     if (this.peers.size === 0) return Promise.resolve();
     const requestId = this.nextRequestId();
-    return new Promise<void>((resolve, reject) => {
-      const request: PendingRequest = {
-        waiting: new Set(this.peers.keys()),
-        responseType,
-        onResponse,
-        done: (err) => {
-          clearTimeout(request.timer);
-          this.requests.delete(requestId);
-          if (err) reject(err);
-          else resolve();
-        },
-        timer: setTimeout(() => {
-          const missing = request.waiting.size;
-          request.done(
-            this.error(
-              'REQUEST_TIMEOUT',
-              `${MessageType[type]} timed out after ${this.requestsTimeout} ms: ${missing} of the other nodes did not answer`,
-            ),
-          );
-        }, this.requestsTimeout),
-      };
-      this.requests.set(requestId, request);
-      void this.publish(this.message(type, { ...body, requestId }));
-    });
+    const answered = awaitAnswers(
+      this.requests,
+      requestId,
+      { waiting: new Set(this.peers.keys()), responseType, onResponse },
+      this.requestsTimeout,
+      ({ waiting }) =>
+        this.error(
+          'REQUEST_TIMEOUT',
+          `${MessageType[type]} timed out after ${this.requestsTimeout} ms: ${waiting.size} of the other nodes did not answer`,
+        ),
+    );
+    void this.publish(this.message(type, { ...body, requestId }));
+    return answered;
   }
 
   // --- messages from other nodes ----------------------------------------------------------------

@@ -27,7 +27,7 @@ import { randomBytes } from 'node:crypto';
 import { Adapter, type BroadcastFlags, type BroadcastOptions, type Room, type SocketIOPacket, type SocketLike } from '../../server/adapter.js';
 import type { Namespace } from '../../server/namespace.js';
 import { PacketType, safeJsonParse } from '../../protocol/socketio.js';
-import { expireRemoteAcks, reportThrottled } from '../cluster-adapter.js';
+import { type Settle, awaitAnswers, expireRemoteAcks, reportThrottled } from '../cluster-adapter.js';
 import { CodecError } from '../codec.js';
 import { RedisAdapterError, toAdapterError } from './errors.js';
 import { packValue, unpackValue } from './msgpack.js';
@@ -59,12 +59,10 @@ export interface SocketIOFormatOptions {
   requestsTimeout?: number;
 }
 
-interface PendingRequest {
+interface PendingRequest extends Settle<RedisAdapterError> {
   /** Answers still expected. */
   missing: number;
   onResponse(response: Record<string, unknown>): void;
-  done(err: RedisAdapterError | null): void;
-  timer: NodeJS.Timeout;
 }
 
 interface PendingBroadcastAck {
@@ -328,28 +326,19 @@ export class SocketIOFormatAdapter extends Adapter {
     const others = (await this.serverCount()) - 1;
     if (others <= 0) return;
     const requestId = this.nextRequestId();
-    await new Promise<void>((resolve, reject) => {
-      const request: PendingRequest = {
-        missing: others,
-        onResponse,
-        done: (err) => {
-          clearTimeout(request.timer);
-          this.requests.delete(requestId);
-          if (err) reject(err);
-          else resolve();
-        },
-        timer: setTimeout(() => {
-          request.done(
-            new RedisAdapterError(
-              'REQUEST_TIMEOUT',
-              `request type ${type} timed out after ${this.requestsTimeout} ms: ${request.missing} of ${others} other nodes did not answer`,
-            ),
-          );
-        }, this.requestsTimeout),
-      };
-      this.requests.set(requestId, request);
-      this.request(type, { requestId, ...body });
-    });
+    const answered = awaitAnswers(
+      this.requests,
+      requestId,
+      { missing: others, onResponse },
+      this.requestsTimeout,
+      ({ missing }) =>
+        new RedisAdapterError(
+          'REQUEST_TIMEOUT',
+          `request type ${type} timed out after ${this.requestsTimeout} ms: ${missing} of ${others} other nodes did not answer`,
+        ),
+    );
+    this.request(type, { requestId, ...body });
+    await answered;
   }
 
   // --- receiving ----------------------------------------------------------------------------------
