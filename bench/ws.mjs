@@ -1,15 +1,26 @@
 // WebSocket benchmark (issue 2): switchboard/websocket vs ws (+ bufferutil, utf-8-validate) and
 // uWebSockets.js (native; left out, with a note, where its binary does not load here).
-// Usage: node bench/ws.mjs [--quick] [--runs N] [--duration ms] [--only name] [--window N] [--big N]
+// Usage: node bench/ws.mjs [--quick] [--runs N] [--duration ms] [--only name] [--window N] [--big N] [--gen c]
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { options, runSuite } from './lib/suite.mjs';
 import { oursPath } from './lib/serverctl.mjs';
 import { uwsAvailable } from './lib/uws.mjs';
+import { buildCGen } from './lib/cgen.mjs';
 
 export async function wsSuite(opts = options()) {
   const statusFile = fileURLToPath(new URL('../src/websocket/STATUS.md', import.meta.url));
   const oursReady = (existsSync(statusFile) || opts.forceOurs) && oursPath('websocket') !== null;
+  const notes = [];
+  if (opts.gen === 'c') {
+    try {
+      buildCGen();
+      notes.push(`C load generator (bench/loadgen): one process; echo keeps ${opts.window} messages in flight per connection`);
+    } catch (err) {
+      console.log(`--gen c skipped, the Node generator runs instead: ${err.message}`);
+      opts = { ...opts, gen: 'node' };
+    }
+  }
   const cases = [];
   for (const conns of [1, 100]) {
     for (const [size, label] of [[32, '32 B'], [1024, '1 KiB'], [65536, '64 KiB']]) {
@@ -21,13 +32,15 @@ export async function wsSuite(opts = options()) {
   }
   cases.push({ name: `idle memory at ${opts.big}`, kind: 'memory', conns: opts.big, workers: 2, target: 0.5 });
   const uws = uwsAvailable();
+  if (!uws) notes.push('uWebSockets.js left out: its native module does not load here');
+  const cgen = opts.gen === 'c';
   return runSuite({
-    title: 'WebSocket: switchboard/websocket vs ws and uWS.js',
-    name: 'ws',
+    title: 'WebSocket: switchboard/websocket vs ws and uWS.js' + (cgen ? ' (C load generator)' : ''),
+    name: cgen ? 'ws-c' : 'ws',
     script: fileURLToPath(new URL('./lib/server-ws.mjs', import.meta.url)),
     proto: 'ws',
     impls: { peer: 'ws', peers: uws ? ['ws', 'uws'] : ['ws'], ours: 'switchboard', ceiling: 'net' },
-    notes: uws ? [] : ['uWebSockets.js left out: its native module does not load here'],
+    notes,
     oursReady,
     cases,
     opts,

@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Histogram } from './hist.mjs';
+import { buildCGen } from './cgen.mjs';
 
 const LOADGEN = fileURLToPath(new URL('./loadgen.mjs', import.meta.url));
 
@@ -118,6 +119,57 @@ class Child {
   }
 }
 
+/**
+ * The C generator (bench/loadgen/loadgen.c) as one process on the generator's CPU: it opens its
+ * connections on its own, says {"ev":"connected"}, then answers the same start / mark / report /
+ * stop commands as the Node workers, one JSON line each, over stdin/stdout.
+ */
+export class CGen {
+  constructor({ port, mode, conns, size, window }) {
+    const args = [buildCGen(), '--port', port, '--mode', mode, '--conns', conns, '--size', size, '--window', window];
+    const pin = (canPin ? `taskset -c ${GEN_CPU} ` : '') + priority();
+    this.proc = spawn('bash', ['-c', `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec ${pin}${args.map(quote).join(' ')}`], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    this.exited = new Promise((resolve) => this.proc.once('exit', resolve));
+    this.lines = [];
+    this.waiters = [];
+    let rest = '';
+    this.proc.stdout.setEncoding('utf8').on('data', (chunk) => {
+      const parts = (rest + chunk).split('\n');
+      rest = parts.pop();
+      for (const line of parts) this.waiters.length ? this.waiters.shift().resolve(JSON.parse(line)) : this.lines.push(JSON.parse(line));
+    });
+    this.proc.once('exit', (code) => {
+      for (const w of this.waiters.splice(0)) w.reject(new Error(`C load generator exited with ${code}`));
+    });
+  }
+
+  next(timeoutMs = 120_000) {
+    if (this.lines.length) return Promise.resolve(this.lines.shift());
+    if (this.proc.exitCode !== null) return Promise.reject(new Error(`C load generator exited with ${this.proc.exitCode}`));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('timeout waiting for the C load generator')), timeoutMs);
+      this.waiters.push({ resolve: (v) => { clearTimeout(timer); resolve(v); }, reject: (e) => { clearTimeout(timer); reject(e); } });
+    });
+  }
+
+  async rpc(msg) {
+    this.proc.stdin.write(msg.cmd + '\n');
+    const reply = await this.next();
+    if (reply.error) throw new Error(reply.error);
+    return reply;
+  }
+
+  async stop() {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    this.proc.stdin.end('close\n');
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 3000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
 export async function startServer(script, args) {
   const server = new Child(script, args, { cpu: SERVER_CPU, role: 'server', nodeFlags: ['--expose-gc', ...(process.env.BENCH_FROM_SRC ? ['--import', import.meta.resolve('tsx')] : [])] });
   try {
@@ -169,14 +221,24 @@ async function shutdown(server, gens) {
  * Throughput run. Returns delivered messages (echo round trips or broadcast deliveries) per
  * second, latency quantiles (broadcast), and CPU use of the server and of the generator.
  */
-export async function runLoad({ script, impl, mode, proto, conns, size, window = 1, workers, warmupMs, durationMs, quietWaitMs = 30_000 }) {
+export async function runLoad({ script, impl, mode, proto, conns, size, window = 1, workers, warmupMs, durationMs, quietWaitMs = 30_000, gen = 'node' }) {
   await waitForQuiet(quietWaitMs);
   const server = await startServer(script, ['--impl', impl, '--mode', mode]);
   const broadcast = mode === 'broadcast';
-  const { gens, configured } = spawnGens(workers + (broadcast ? 1 : 0), { proto, mode, port: server.port, size, window });
+  let gens = [];
   try {
-    await configured;
-    await openClients(server, gens, conns, broadcast);
+    if (gen === 'c') {
+      // One C process drives every connection; in echo each keeps `window` messages in flight.
+      gens = [new CGen({ port: server.port, mode, conns, size, window })];
+      const { failed } = await gens[0].next(60_000);
+      if (failed) throw new Error(`${failed} of ${conns} connections failed`);
+      await waitForClients(server, conns);
+    } else {
+      const spawned = spawnGens(workers + (broadcast ? 1 : 0), { proto, mode, port: server.port, size, window });
+      gens = spawned.gens;
+      await spawned.configured;
+      await openClients(server, gens, conns, broadcast);
+    }
     await Promise.all(gens.map((g) => g.rpc({ cmd: 'start' })));
     await sleep(warmupMs);
     const [srvStart] = await Promise.all([server.rpc({ cmd: 'stats' }), ...gens.map((g) => g.rpc({ cmd: 'mark' }))]);

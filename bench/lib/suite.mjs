@@ -26,6 +26,7 @@ export function options(argv = process.argv.slice(2)) {
     maxOther: Number(value('max-other', 0.2)), // CPU (in cores) used by others that makes a run suspect
     retries: Number(value('retries', quick ? 0 : 2)),
     quietWaitMs: Number(value('quiet-wait', quick ? 2000 : 10000)), // wait for an idle machine before a run
+    gen: value('gen', 'node'), // load generator: 'node' workers, or 'c' (bench/loadgen, raw WebSocket only)
   };
 }
 
@@ -69,6 +70,7 @@ export async function runSuite({ title, name, script, proto, impls, oursReady, c
               res = await runLoad({
                 script, impl, proto, mode: c.mode, conns: c.conns, size: c.size, window: opts.window,
                 workers: c.workers ?? 1, warmupMs: opts.warmupMs, durationMs: opts.durationMs, quietWaitMs: opts.quietWaitMs,
+                gen: opts.gen,
               });
               if (!(res.otherCpu > opts.maxOther) || attempt >= opts.retries) break;
             }
