@@ -16,6 +16,10 @@
  * - Outside a cluster worker (or once the worker is disconnected) there is nobody to tell: the
  *   adapter behaves as the in-memory one, and messages it could not send are counted
  *   (`droppedMessages`) and reported as MESSAGES_LOST.
+ * - With connection state recovery, the sessions and the packet log live in the primary, which
+ *   outlives its workers (see cluster-recovery.ts): recoverable broadcasts go to the primary,
+ *   which numbers them and relays them to every worker, the sender included, and each worker
+ *   delivers them when they come back, in the primary's order.
  *
  * @example
  * ```ts
@@ -36,21 +40,62 @@ import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import type { Namespace } from '../server/namespace.js';
 import { ClusterAdapter, type ClusterAdapterOptions } from './cluster-adapter.js';
-import { CodecError } from './codec.js';
-import { type ClusterMessage, decodeMessage } from './envelope.js';
+import type { BroadcastOptions, Room, Session, SessionToPersist, SocketIOPacket, SocketId } from '../server/adapter.js';
+import { PacketType } from '../protocol/socketio.js';
+import { CodecError, decodeValue, encodeValue } from './codec.js';
+import { RecoveryStore, type RecordEntry, type RestoredSession, type SessionUpdate } from './cluster-recovery.js';
+import { type ClusterMessage, MessageType, decodeMessage } from './envelope.js';
 import { ClusterAdapterError } from './errors.js';
 
-/** Options of the node:cluster (IPC) adapter: those every cluster adapter takes. */
-/** Options of the node:cluster adapter: the core's request and heartbeat timings. */
-export type NodeClusterAdapterOptions = ClusterAdapterOptions;
+/** Options of the node:cluster adapter. */
+export interface NodeClusterAdapterOptions extends ClusterAdapterOptions {
+  /**
+   * With connection state recovery: most broadcasts of a namespace the primary keeps for clients
+   * that come back (older ones are dropped first, and sessions that needed them are not
+   * recovered). Default 10000.
+   */
+  maxRecoveryPackets?: number;
+}
 
-/** A worker's envelopes for the other workers (`to` unset) or for one of them. */
+/**
+ * A worker's envelopes for the other workers (`to` unset) or for one of them. From the primary,
+ * recoverable broadcasts carry their `offsets` (one per envelope); the sender gets its own back
+ * as empty strings, in the order it sent them.
+ */
 interface AdapterMessage {
   switchboard: 'cluster:adapter';
   /** Worker id of the recipient; unset: every other worker. */
   to?: number;
   /** The encoded envelopes, base64, in the order they were sent. */
   data: string[];
+  offsets?: string[];
+}
+
+/** From a worker: recoverable broadcasts for the primary to number, keep and relay. */
+interface RecordMessage {
+  switchboard: 'cluster:record';
+  entries: RecordEntry[];
+}
+
+/** From a worker: what changed in its sessions. */
+interface SessionsMessage {
+  switchboard: 'cluster:sessions';
+  updates: SessionUpdate[];
+}
+
+/** From a worker: a client came back with a session id; the primary answers `cluster:restored`. */
+interface RestoreMessage {
+  switchboard: 'cluster:restore';
+  id: number;
+  nsp: string;
+  pid: string;
+  offset?: string;
+}
+
+interface RestoredMessage {
+  switchboard: 'cluster:restored';
+  id: number;
+  session: RestoredSession | null;
 }
 
 /** From a worker: "my adapter is listening"; the relay answers with `cluster:joined`. */
@@ -64,7 +109,7 @@ interface GoneMessage {
   worker: number;
 }
 
-type IpcMessage = AdapterMessage | JoinMessage | GoneMessage;
+type IpcMessage = AdapterMessage | JoinMessage | GoneMessage | RecordMessage | SessionsMessage | RestoreMessage | RestoredMessage;
 
 /** How long a worker waits for the relay's answer before warning that setupPrimary() is missing. */
 const RELAY_CHECK_MS = 5000;
@@ -91,6 +136,7 @@ export function setupRelay(): void {
   if (relayInstalled) return;
   if (!cluster.isPrimary) throw new Error('setupPrimary() must run in the cluster primary');
   relayInstalled = true;
+  const store = new RecoveryStore();
   const live = () => Object.values(cluster.workers ?? {}) as Worker[];
   const send = (worker: Worker, msg: IpcMessage) => {
     // A worker that is exiting cannot receive; its peers learn it is gone from the exit notice.
@@ -111,14 +157,59 @@ export function setupRelay(): void {
       case 'cluster:join':
         send(from, { switchboard: 'cluster:joined' });
         return;
+      case 'cluster:record':
+        return relayRecords(from, (msg as RecordMessage).entries);
+      case 'cluster:sessions': {
+        const updates = (msg as SessionsMessage).updates;
+        if (Array.isArray(updates)) for (const update of updates) if (validUpdate(update)) store.update(from.id, update);
+        return;
+      }
+      case 'cluster:restore': {
+        const { id, nsp, pid, offset } = msg as RestoreMessage;
+        const session = typeof nsp === 'string' && typeof pid === 'string' && (offset === undefined || typeof offset === 'string')
+          ? store.restore(nsp, pid, offset)
+          : null;
+        send(from, { switchboard: 'cluster:restored', id, session });
+        return;
+      }
     }
   });
+  // Numbered in arrival order and relayed at once, in that order, to every worker: the sender
+  // gets only the offsets of its own (it still holds the packets).
+  const relayRecords = (from: Worker, entries: unknown) => {
+    if (!Array.isArray(entries)) return;
+    const own: AdapterMessage = { switchboard: 'cluster:adapter', data: [], offsets: [] };
+    const others: AdapterMessage = { switchboard: 'cluster:adapter', data: [], offsets: [] };
+    for (const entry of entries as RecordEntry[]) {
+      if (!validRecord(entry)) continue;
+      const offset = store.record(entry);
+      own.data.push('');
+      own.offsets!.push(offset);
+      others.data.push(entry.payload);
+      others.offsets!.push(offset);
+    }
+    send(from, own);
+    if (others.data.length > 0) for (const worker of live()) if (worker !== from) send(worker, others);
+  };
   cluster.on('exit', (gone: Worker) => {
+    store.workerGone(gone.id);
     for (const worker of live()) if (worker !== gone) send(worker, { switchboard: 'cluster:gone', worker: gone.id });
   });
 }
 
 function ignoreSendError(): void {}
+
+const isRooms = (v: unknown): v is Room[] => Array.isArray(v) && v.every((r) => typeof r === 'string');
+
+function validRecord(e: RecordEntry): boolean {
+  return typeof e === 'object' && e !== null && typeof e.nsp === 'string' && isRooms(e.rooms) && isRooms(e.except) &&
+    typeof e.payload === 'string' && e.payload !== '' && Number.isFinite(e.ttl) && Number.isFinite(e.max);
+}
+
+function validUpdate(u: SessionUpdate): boolean {
+  return typeof u === 'object' && u !== null && typeof u.nsp === 'string' && typeof u.pid === 'string' &&
+    (u.state === 'live' || u.state === 'gone' || u.state === 'drop') && (u.rooms === undefined || isRooms(u.rooms));
+}
 
 // --- worker: one channel per process, shared by every adapter ----------------------------------
 
@@ -127,8 +218,17 @@ class WorkerChannel {
   readonly adapters = new Set<NodeClusterAdapter>();
   private listening = false;
   private relaySeen = false;
-  /** Envelopes of this tick per recipient (-1: every other worker), sent together at its end. */
-  private readonly outgoing = new Map<number, string[]>();
+  /** No relay answered: recovery stays in this worker (the in-memory way). */
+  relayMissing = false;
+  /**
+   * Messages of this tick, in order, sent together at its end; consecutive ones of one kind (and
+   * recipient) share one IPC message.
+   */
+  private outgoing: IpcMessage[] = [];
+  /** Own recoverable broadcasts waiting for their offset, in the order they were sent. */
+  private readonly ownRecords: ((offset: string | undefined) => void)[] = [];
+  private readonly restores = new Map<number, (session: RestoredSession | null) => void>();
+  private restoreCounter = 0;
 
   attach(adapter: NodeClusterAdapter): void {
     this.adapters.add(adapter);
@@ -139,6 +239,9 @@ class WorkerChannel {
     // The usual mistake: workers with the adapter, a primary without the relay. Say so.
     const check = setTimeout(() => {
       if (this.relaySeen || !process.connected) return;
+      this.relayMissing = true;
+      // Broadcasts waiting for a primary that does not number them are delivered without it.
+      for (const deliver of this.ownRecords.splice(0)) deliver(undefined);
       process.emitWarning('no answer from the cluster primary: call setupPrimary() there, or workers will not see each other', {
         type: 'ClusterAdapterWarning',
         code: 'NO_RELAY',
@@ -158,32 +261,81 @@ class WorkerChannel {
     return true;
   }
 
+  /** True when recoverable broadcasts and sessions can be kept by the primary. */
+  get recordable(): boolean {
+    return cluster.isWorker && !!process.send && process.connected && !this.relayMissing;
+  }
+
   /** Queues an envelope for the end of this tick; false when the channel is gone. */
   queue(payload: Buffer, to: number | undefined): boolean {
-    if (!process.send || !process.connected) return false;
-    if (this.outgoing.size === 0) queueMicrotask(() => this.flush());
-    const key = to ?? -1;
-    let batch = this.outgoing.get(key);
-    if (!batch) this.outgoing.set(key, (batch = []));
-    batch.push(payload.toString('base64'));
+    const last = this.last();
+    if (last === null) return false;
+    if (last?.switchboard === 'cluster:adapter' && last.to === to) last.data.push(payload.toString('base64'));
+    else this.push(to === undefined ? { switchboard: 'cluster:adapter', data: [payload.toString('base64')] } : { switchboard: 'cluster:adapter', to, data: [payload.toString('base64')] });
     return true;
   }
 
+  /** Sends a recoverable broadcast to the primary; `deliver` gets its offset when it comes back. */
+  record(entry: RecordEntry, deliver: (offset: string | undefined) => void): void {
+    const last = this.last();
+    if (last === null) return deliver(undefined);
+    this.ownRecords.push(deliver);
+    if (last?.switchboard === 'cluster:record') last.entries.push(entry);
+    else this.push({ switchboard: 'cluster:record', entries: [entry] });
+  }
+
+  session(update: SessionUpdate): void {
+    const last = this.last();
+    if (last === null) return;
+    if (last?.switchboard === 'cluster:sessions') last.updates.push(update);
+    else this.push({ switchboard: 'cluster:sessions', updates: [update] });
+  }
+
+  /** Asks the primary for a session; null when it has none or does not answer in `timeout` ms. */
+  restore(nsp: string, pid: string, offset: string | undefined, timeout: number): Promise<RestoredSession | null> {
+    if (this.last() === null) return Promise.resolve(null);
+    const id = this.restoreCounter++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => answer(null), timeout);
+      const answer = (session: RestoredSession | null) => {
+        clearTimeout(timer);
+        this.restores.delete(id);
+        resolve(session);
+      };
+      this.restores.set(id, answer);
+      this.push(offset === undefined ? { switchboard: 'cluster:restore', id, nsp, pid } : { switchboard: 'cluster:restore', id, nsp, pid, offset });
+    });
+  }
+
+  /** The last queued message (undefined: none), or null when the channel is gone. */
+  private last(): IpcMessage | undefined | null {
+    if (!process.send || !process.connected) return null;
+    return this.outgoing[this.outgoing.length - 1];
+  }
+
+  private push(msg: IpcMessage): void {
+    if (this.outgoing.length === 0) queueMicrotask(() => this.flush());
+    this.outgoing.push(msg);
+  }
+
   private flush(): void {
-    for (const [key, data] of this.outgoing) {
-      const msg: AdapterMessage = { switchboard: 'cluster:adapter', data };
-      if (key >= 0) msg.to = key;
-      this.post(msg);
-    }
-    this.outgoing.clear();
+    const batch = this.outgoing;
+    this.outgoing = [];
+    for (const msg of batch) this.post(msg);
   }
 
   private onMessage(msg: unknown): void {
     switch (tag(msg)) {
       case 'cluster:adapter': {
-        const data = (msg as AdapterMessage).data;
+        const { data, offsets } = msg as AdapterMessage;
         if (!Array.isArray(data)) return this.undecodable(new CodecError('expected an array of envelopes'));
-        for (const item of data) {
+        for (const [i, item] of data.entries()) {
+          const offset = typeof offsets?.[i] === 'string' ? offsets[i] : undefined;
+          // One of ours, numbered: delivered now, in the primary's order.
+          if (item === '' && offsets) {
+            this.ownRecords.shift()?.(offset);
+            continue;
+          }
           let decoded: ClusterMessage;
           try {
             if (typeof item !== 'string') throw new CodecError('expected a base64 string');
@@ -192,8 +344,13 @@ class WorkerChannel {
             this.undecodable(err as Error);
             continue;
           }
-          for (const adapter of this.adapters) adapter._receive(decoded);
+          for (const adapter of this.adapters) adapter._receive(decoded, offset);
         }
+        return;
+      }
+      case 'cluster:restored': {
+        const { id, session } = msg as RestoredMessage;
+        this.restores.get(id)?.(session ?? null);
         return;
       }
       case 'cluster:joined':
@@ -219,9 +376,17 @@ const channel = new WorkerChannel();
 export class NodeClusterAdapter extends ClusterAdapter {
   /** Messages to other workers that could not be sent (no IPC channel). */
   droppedMessages = 0;
+  private readonly maxRecoveryPackets: number;
+  /** With recovery: the offset of the broadcast being delivered (it is appended to the packet). */
+  private currentOffset: string | undefined;
+  /** Connected sockets the primary knows the session of (socket id → pid). */
+  private readonly tracked = new Map<SocketId, string>();
+  /** Sockets whose rooms changed this tick: their session goes to the primary at its end. */
+  private readonly changed = new Set<SocketId>();
 
   constructor(nsp: Namespace<any, any, any, any>, options: NodeClusterAdapterOptions = {}, uid?: string) {
     super(nsp, uid ?? nodeId(), options);
+    this.maxRecoveryPackets = options.maxRecoveryPackets ?? 10_000;
   }
 
   /** Joins the worker's IPC channel and announces this node to the other workers. */
@@ -257,9 +422,137 @@ export class NodeClusterAdapter extends ClusterAdapter {
     );
   }
 
-  /** @internal A message relayed from another worker. */
-  _receive(msg: ClusterMessage): void {
-    this.onMessage(msg);
+  /** @internal A message relayed from another worker; `offset` when the primary numbered it. */
+  _receive(msg: ClusterMessage, offset?: string): void {
+    this.onMessage(msg, offset);
+  }
+
+  // --- connection state recovery, kept by the primary ---------------------------------------------
+
+  /** maxDisconnectionDuration when the server recovers sessions and the primary can keep them. */
+  private get recoveryTtl(): number | undefined {
+    const recovery = this.nsp.server._recovery;
+    return recovery && channel.recordable ? recovery.maxDisconnectionDuration : undefined;
+  }
+
+  override broadcast(packet: SocketIOPacket, opts: BroadcastOptions): void {
+    const ttl = this.recoveryTtl;
+    if (ttl === undefined || opts.flags?.local || packet.type !== PacketType.EVENT || packet.id !== undefined || opts.flags?.volatile) {
+      super.broadcast(packet, opts);
+      return;
+    }
+    const flags: Record<string, unknown> = {};
+    if (opts.flags?.compress !== undefined) flags.compress = opts.flags.compress;
+    const rooms = [...opts.rooms];
+    const except = opts.except ? [...opts.except] : [];
+    const payload = this.encode(this.message(MessageType.BROADCAST, { packet: this.wirePacket(packet), opts: { rooms, except, flags } }));
+    // Unencodable (reported): this worker's clients still get it, without an offset.
+    if (!payload) return this.localBroadcast(packet, opts, undefined);
+    const entry: RecordEntry = { nsp: this.nsp.name, rooms, except, payload: payload.toString('base64'), ttl, max: this.maxRecoveryPackets };
+    channel.record(entry, (offset) => this.localBroadcast(packet, opts, offset));
+  }
+
+  protected override localBroadcast(packet: SocketIOPacket, opts: BroadcastOptions, offset: string | undefined): void {
+    this.currentOffset = offset;
+    try {
+      super.localBroadcast(packet, opts, offset);
+    } finally {
+      this.currentOffset = undefined;
+    }
+  }
+
+  /** Packets are kept by the primary: only their offset is added here. */
+  protected override storeForRecovery(packet: SocketIOPacket, opts: BroadcastOptions): void {
+    if (this.recoveryTtl === undefined) return super.storeForRecovery(packet, opts);
+    if (this.currentOffset !== undefined && packet.type === PacketType.EVENT && packet.id === undefined && !opts.flags?.volatile) {
+      (packet.data as unknown[]).push(this.currentOffset);
+    }
+  }
+
+  override addAll(id: SocketId, rooms: Set<Room>): Promise<void> | void {
+    super.addAll(id, rooms);
+    this.roomsChanged(id);
+  }
+
+  override del(id: SocketId, room: Room): Promise<void> | void {
+    super.del(id, room);
+    this.roomsChanged(id);
+  }
+
+  override delAll(id: SocketId): void {
+    super.delAll(id);
+    this.changed.delete(id);
+    const pid = this.tracked.get(id);
+    if (pid === undefined) return;
+    // Left for good (a recoverable disconnection was persisted first and untracked it).
+    this.tracked.delete(id);
+    channel.session({ nsp: this.nsp.name, pid, state: 'drop' });
+  }
+
+  /**
+   * The primary learns a connected socket's rooms and `data` at the end of the tick its rooms
+   * changed (so `data` set by the connection handler is included): what a worker that dies
+   * without a word leaves for its clients to recover.
+   */
+  private roomsChanged(id: SocketId): void {
+    if (this.recoveryTtl === undefined || !this.nsp.sockets.get(id)?.pid) return;
+    if (this.changed.size === 0) queueMicrotask(() => this.sendChanged());
+    this.changed.add(id);
+  }
+
+  private sendChanged(): void {
+    const ttl = this.recoveryTtl;
+    for (const id of this.changed) {
+      const socket = this.nsp.sockets.get(id);
+      if (ttl === undefined || !socket?.pid || !socket.connected) continue;
+      this.tracked.set(id, socket.pid);
+      channel.session({ ...this.sessionState(socket), state: 'live', ttl });
+    }
+    this.changed.clear();
+  }
+
+  private sessionState(s: { id: SocketId; pid?: string | undefined; rooms: Iterable<Room>; data: unknown }): Omit<SessionUpdate, 'state'> {
+    let data: string;
+    try {
+      data = encodeValue(s.data).toString('base64');
+    } catch (err) {
+      this.reportError(this.error('UNENCODABLE', `socket.data of ${s.id} cannot be kept for recovery: ${(err as Error).message}`, { cause: err }));
+      data = encodeValue(null).toString('base64');
+    }
+    return { nsp: this.nsp.name, pid: s.pid!, sid: s.id, rooms: [...s.rooms], data };
+  }
+
+  override persistSession(session: SessionToPersist): void | Promise<void> {
+    const ttl = this.recoveryTtl;
+    if (ttl === undefined) return super.persistSession(session);
+    this.changed.delete(session.sid);
+    this.tracked.delete(session.sid);
+    channel.session({ ...this.sessionState({ id: session.sid, pid: session.pid, rooms: session.rooms, data: session.data }), state: 'gone', ttl });
+  }
+
+  /** The primary numbers the packets: it records where the log stood when it heard of the socket. */
+  override recoveryPosition(): string | undefined {
+    return this.recoveryTtl === undefined ? super.recoveryPosition() : undefined;
+  }
+
+  override async restoreSession(pid: string, offset: string | undefined): Promise<Session | null> {
+    if (this.recoveryTtl === undefined) return super.restoreSession(pid, offset);
+    const found = await channel.restore(this.nsp.name, pid, offset, this.requestsTimeout);
+    if (!found) return null;
+    try {
+      const missedPackets: unknown[][] = [];
+      for (const [at, payload] of found.missed) {
+        const msg = decodeMessage(Buffer.from(payload, 'base64'));
+        const data = (msg.body as { packet: { data: unknown[] } }).packet.data;
+        if (!Array.isArray(data)) throw new CodecError('malformed packet');
+        data.push(at);
+        missedPackets.push(data);
+      }
+      return { sid: found.sid, pid, rooms: found.rooms, data: decodeValue(Buffer.from(found.data, 'base64')), missedPackets };
+    } catch (err) {
+      this.reportError(this.error('BAD_MESSAGE', `the session ${pid} kept by the primary cannot be read: ${(err as Error).message}`, { cause: err }));
+      return null;
+    }
   }
 
   /** @internal The primary saw worker `id` exit. */

@@ -2,7 +2,8 @@
 // sticky front of switchboard/cluster: polling requests return to the worker that owns their
 // session) and relays the workers' adapter messages; each worker runs a hub that takes its
 // connections from the primary. A worker that dies is replaced; its clients reconnect to the
-// others meanwhile, as new sessions (its sessions and recovery state died with it).
+// others meanwhile, as new sessions (the hub does not enable connection state recovery; an app
+// that does gets its sessions back from the primary, see switchboard/cluster).
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';

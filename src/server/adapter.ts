@@ -395,7 +395,11 @@ export class Adapter extends EventEmitter {
   }
 }
 
-function shouldReceive(sessionRooms: Room[], packet: StoredPacket): boolean {
+/**
+ * Whether a session in `sessionRooms` was a recipient of a broadcast to `packet.rooms` (everybody
+ * when empty) minus `packet.except`.
+ */
+export function shouldReceive(sessionRooms: Room[], packet: { rooms: ReadonlySet<Room>; except?: ReadonlySet<Room> | undefined }): boolean {
   const included = packet.rooms.size === 0 || sessionRooms.some((room) => packet.rooms.has(room));
   const excluded = packet.except !== undefined && sessionRooms.some((room) => packet.except!.has(room));
   return included && !excluded;

@@ -234,10 +234,16 @@ export interface WorkerCluster {
 }
 
 /** A node:cluster of `workers` switchboard workers sharing the IPC adapter (fixtures/ipc-cluster.ts). */
-export async function startWorkerCluster(options: { workers?: number; respawn?: boolean; heartbeatTimeout?: number } = {}): Promise<WorkerCluster> {
+export async function startWorkerCluster(options: { workers?: number; respawn?: boolean; heartbeatTimeout?: number; recovery?: boolean } = {}): Promise<WorkerCluster> {
   const workers = options.workers ?? 3;
   const primary = spawn(process.execPath, ['--import', 'tsx', clusterFixture], {
-    env: { ...process.env, WORKERS: String(workers), RESPAWN: options.respawn ? '1' : '', HEARTBEAT_TIMEOUT: String(options.heartbeatTimeout ?? 400) },
+    env: {
+      ...process.env,
+      WORKERS: String(workers),
+      RESPAWN: options.respawn ? '1' : '',
+      HEARTBEAT_TIMEOUT: String(options.heartbeatTimeout ?? 400),
+      RECOVERY: options.recovery ? '1' : '',
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();

@@ -69,3 +69,69 @@ test('a killed worker is replaced, every worker stops counting it at once, and i
   const fetched = await cluster.nodes[0]!.call<{ id: string }[]>('fetchSockets', {});
   assert.deepEqual(fetched.map((s) => s.id).sort(), clients.map((c) => c.id).sort(), 'the replacement sees every client');
 });
+
+test('connection state recovery outlives a worker: its clients, on another worker, get their id, rooms, data and missed broadcasts', async () => {
+  const cluster = await startWorkerCluster({ workers: 2, recovery: true, heartbeatTimeout: 60_000 });
+  const clients: ClientSocket[] = [];
+  after(async () => {
+    for (const c of clients) c.disconnect();
+    await cluster.close();
+  });
+  // Reconnection by hand (connect()) so the broadcasts below certainly happen while they are away.
+  for (let i = 0; i < 4; i++) {
+    const transports = i < 2 ? ['polling'] : ['polling', 'websocket'];
+    clients.push(await connected(connectClient(cluster.port, { transports, auth: { tag: `c${i}` } })));
+  }
+  const homes = await Promise.all(clients.map(whoami));
+  const onA = clients.filter((_, i) => homes[i] === 'A');
+  const onB = clients.filter((_, i) => homes[i] === 'B');
+  assert.ok(onA.length === 2 && onB.length === 2, 'round-robin puts two clients on each worker');
+  // loud: in "news", has received events before the crash (an offset); quiet: received nothing.
+  const [loud, quiet] = onA as [ClientSocket, ClientSocket];
+  const watcher = onB[0]!;
+  await loud.emitWithAck('join', 'news');
+  await watcher.emitWithAck('join', 'news');
+  const got = new Map(clients.map((c) => [c, collect(c, 'news')]));
+  await cluster.nodes[1]!.call('broadcast', { event: 'news', rooms: ['news'], args: [1] });
+  await cluster.nodes[0]!.call('broadcast', { event: 'news', rooms: ['news'], args: [2, Buffer.from([7])] });
+  await until(() => got.get(loud)!.length === 2 && got.get(watcher)!.length === 2, 'the first broadcasts');
+  const before = { loud: { id: loud.id }, quiet: { id: quiet.id } };
+
+  const down = onA.map((c) => new Promise((resolve) => c.once('disconnect', resolve)));
+  await cluster.nodes[0]!.kill('SIGKILL');
+  await Promise.all(down);
+  await until(async () => (await cluster.nodes[1]!.call('serverCount')) === 1, 'B to drop the dead worker');
+
+  // Missed while away: two to the room, one to everybody, one to a room neither was in.
+  await cluster.nodes[1]!.call('broadcast', { event: 'news', rooms: ['news'], args: [3] });
+  await cluster.nodes[1]!.call('broadcast', { event: 'news', args: ['all'] });
+  await cluster.nodes[1]!.call('broadcast', { event: 'news', rooms: ['elsewhere'], args: ['not for them'] });
+  await cluster.nodes[1]!.call('broadcast', { event: 'news', rooms: ['news'], args: [4, { when: new Date(0) }] });
+
+  for (const c of onA) c.connect();
+  await Promise.all(onA.map((c) => connected(c)));
+  for (const c of onA) assert.equal(c.recovered, true, 'recovered on the surviving worker');
+  assert.deepEqual(await Promise.all(onA.map(whoami)), ['B', 'B']);
+  assert.equal(loud.id, before.loud.id);
+  assert.equal(quiet.id, before.quiet.id);
+  assert.deepEqual(await loud.emitWithAck('rooms'), [loud.id, 'news']);
+  assert.deepEqual(await quiet.emitWithAck('rooms'), [quiet.id]);
+  const fetched = await cluster.nodes[1]!.call<{ id: string; data: any }[]>('fetchSockets', {});
+  assert.deepEqual(fetched.find((s) => s.id === loud.id)?.data, { node: 'A', tag: (loud.auth as { tag: string }).tag }, 'data set by the dead worker');
+
+  await until(() => got.get(loud)!.length === 5 && got.get(quiet)!.length === 1, 'the missed broadcasts');
+  // socket.io-client leaves the offset (a string) as the last argument.
+  const offsets = (c: ClientSocket) => got.get(c)!.map((args) => args.at(-1) as string);
+  const values = (c: ClientSocket) => got.get(c)!.map((args) => args.slice(0, -1));
+  assert.deepEqual(values(loud), [[1], [2, Buffer.from([7])], [3], ['all'], [4, { when: new Date(0).toISOString() }]]);
+  assert.deepEqual(values(quiet), [['all']], 'a client that had received nothing gets what was sent since it connected');
+  assert.equal(offsets(quiet)[0], offsets(loud)[3], 'one offset per broadcast, the same on every worker');
+  assert.equal(new Set(offsets(watcher)).size, offsets(watcher).length);
+
+  // And they are members again: the next broadcast reaches them once.
+  await cluster.nodes[1]!.call('broadcast', { event: 'news', rooms: ['news'], args: [5] });
+  await until(() => got.get(loud)!.length === 6 && got.get(watcher)!.length === 6, 'a broadcast after the recovery');
+  assert.deepEqual(got.get(watcher)!.map((a) => a[0]), [1, 2, 3, 'all', 4, 5]);
+  assert.deepEqual(offsets(loud), offsets(watcher), 'the recovered client and the watcher saw the same log');
+  assert.equal(got.get(quiet)!.length, 1);
+});
