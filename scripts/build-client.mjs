@@ -7,10 +7,12 @@
 //                                          the same scripts with the global `io` (socket.io's URLs)
 //   dist/browser/xhr.esm.min.js, options.esm.min.js, parser.esm.min.js
 //                                          the opt-in modules, importing ./switchboard.esm.min.js
-// each with a source map. Usage: node scripts/build-client.mjs [--outdir dir]
+// each with a source map. The minified files get a second pass (scripts/minify-browser.mjs).
+// Usage: node scripts/build-client.mjs [--outdir dir]
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
+import { minifyFile, propertyNames } from './minify-browser.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const at = process.argv.indexOf('--outdir');
@@ -121,3 +123,13 @@ await Promise.all([
     }),
   ),
 ]);
+
+// UglifyJS after esbuild. The core bundles' private members become short public names that avoid
+// every property name of every bundle; the opt-in modules keep theirs (none today).
+const cores = ['switchboard.esm.min.js', 'switchboard.min.js', 'switchboard.msgpack.min.js', 'socket.io.min.js', 'socket.io.msgpack.min.js'];
+const optIns = ['xhr.esm.min.js', 'options.esm.min.js', 'parser.esm.min.js'];
+const taken = new Set(Object.values(mangleCache).filter((name) => typeof name === 'string'));
+for (const file of [...cores, ...optIns]) for (const name of propertyNames(join(outdir, file))) taken.add(name);
+for (const file of [...cores, ...optIns]) {
+  minifyFile(join(outdir, file), { module: file.includes('.esm.'), taken: cores.includes(file) ? taken : undefined });
+}
