@@ -129,8 +129,10 @@ describe('createClientBundleHandler', () => {
     const { res, body } = await fetchRaw(base + '/switchboard/client.js?v=1');
     assert.equal(res.statusCode, 200);
     assert.match(String(res.headers['content-type']), /javascript/);
-    assert.equal(body, readFileSync(join(dir, 'switchboard.min.js'), 'utf8').replace(/switchboard\.min\.js\.map\s*$/, 'client.js.map\n'));
-    assert.match(body, /sourceMappingURL=client\.js\.map\n$/);
+    // The map is named by the SourceMap header instead of the file's trailing comment.
+    assert.equal(body, readFileSync(join(dir, 'switchboard.min.js'), 'utf8').replace(/\/\/# sourceMappingURL=\S+\s*$/, ''));
+    assert.doesNotMatch(body, /sourceMappingURL/);
+    assert.equal(res.headers.sourcemap, 'client.js.map');
     assert.equal(Number(res.headers['content-length']), Buffer.byteLength(body));
     const etag = String(res.headers.etag);
     assert.match(etag, /^".+"$/);
@@ -143,7 +145,9 @@ describe('createClientBundleHandler', () => {
   test('serves the ESM bundle and both source maps; HEAD; 405 for other methods', async () => {
     const esm = await fetchRaw(base + '/switchboard/client.esm.js');
     assert.equal(esm.res.statusCode, 200);
+    // ES modules keep the comment: Chromium reads the header for classic scripts only.
     assert.match(esm.body, /sourceMappingURL=client\.esm\.js\.map\n$/);
+    assert.equal(esm.res.headers.sourcemap, undefined);
     for (const path of ['/switchboard/client.js.map', '/switchboard/client.esm.js.map']) {
       const map = await fetchRaw(base + path);
       assert.equal(map.res.statusCode, 200);
@@ -210,8 +214,10 @@ describe('createClientBundleHandler: socket.io-client URLs', () => {
       assert.match(String(res.headers.etag), /^"[\w-]+"$/);
       assert.match(String(res.headers['cache-control']), /^public, max-age=0/);
       assert.equal(res.headers['content-encoding'], undefined);
-      const expected = readFileSync(join(dir, built), 'utf8').replace(/sourceMappingURL=\S+\s*$/, `sourceMappingURL=${name}.map\n`);
+      const esm = name.includes('.esm.');
+      const expected = readFileSync(join(dir, built), 'utf8').replace(/\/\/# sourceMappingURL=\S+\s*$/, esm ? `//# sourceMappingURL=${name}.map\n` : '');
       assert.equal(body.toString(), expected);
+      assert.equal(res.headers.sourcemap, esm ? undefined : `${name}.map`);
       const map = await fetchRaw(`${base}/socket.io/${name}.map`);
       assert.equal(map.res.statusCode, 200);
       assert.equal(map.res.headers['content-type'], 'application/json; charset=utf-8');
