@@ -31,6 +31,8 @@ export interface NodeOptions {
   fixture?: string;
   /** More environment for the node. */
   env?: Record<string, string>;
+  /** A command that runs the node program, e.g. `['ip', 'netns', 'exec', 'ns1']` (another host). */
+  wrap?: string[];
 }
 
 export interface ServerNode {
@@ -44,7 +46,9 @@ export interface ServerNode {
 }
 
 export async function startNode(options: NodeOptions): Promise<ServerNode> {
-  const child = spawn(process.execPath, ['--import', 'tsx', options.fixture ?? nodeFixture], {
+  const program = [process.execPath, '--import', 'tsx', options.fixture ?? nodeFixture];
+  const [command, ...args] = [...(options.wrap ?? []), ...program] as [string, ...string[]];
+  const child = spawn(command, args, {
     env: {
       ...process.env,
       ...options.env,

@@ -1,6 +1,9 @@
 // Three nodes behind a real round-robin nginx (no ip_hash, no cookies): every request of a session
 // may land on any node, and the session router passes it on to the node that owns the session.
 // socket.io-client connects through nginx, polling-only and with its default transports.
+// Two topologies: the nodes on this machine's loopback, and (as root, where `ip netns` is allowed)
+// the nodes as separate hosts, each in a network namespace of its own with its own address on a
+// bridge, nginx and Redis in the root namespace.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
@@ -8,21 +11,43 @@ import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
 import { redisSkip } from '../shared/redis.js';
 import { collect, deleteKeys, sleep, startNode, uniquePrefix, until, type ServerNode } from '../adapters/helpers.js';
 import { nginxSkip, startBalancer, type Balancer } from './nginx.js';
+import { createHosts, netnsSkip, type Hosts } from './netns.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/routed-node.ts', import.meta.url));
 const skip = (await redisSkip()) || nginxSkip();
 
-/** Three routed nodes and a round-robin nginx in front of them. */
-async function startFleet(prefix: string, env: Record<string, string> = {}): Promise<{ nodes: ServerNode[]; balancer: Balancer }> {
-  const nodes = await Promise.all(['A', 'B', 'C'].map((name) => startNode({ name, adapter: 'streams', prefix, fixture, env })));
-  await until(async () => (await Promise.all(nodes.map((n) => n.call<number>('serverCount')))).every((c) => c === 3), 'nodes to see each other');
-  const balancer = await startBalancer({ upstreams: nodes.map((n) => `127.0.0.1:${n.port}`) });
-  return { nodes, balancer };
+interface Fleet {
+  nodes: ServerNode[];
+  balancer: Balancer;
+  /** The network namespaces the nodes run in, when they are separate hosts. */
+  hosts?: Hosts | undefined;
 }
 
-async function stopFleet(fleet: { nodes: ServerNode[]; balancer: Balancer } | undefined, prefix: string): Promise<void> {
-  await fleet?.balancer.stop();
+/** Three routed nodes (on loopback, or each on a host of its own) and a round-robin nginx in front of them. */
+async function startFleet(prefix: string, env: Record<string, string> = {}, separateHosts = false): Promise<Fleet> {
+  const hosts = separateHosts ? await createHosts(3) : undefined;
+  const fleet: Fleet = { nodes: [], balancer: undefined!, hosts };
+  try {
+    const host = (i: number) => hosts?.addresses[i] ?? '127.0.0.1';
+    fleet.nodes = await Promise.all(['A', 'B', 'C'].map((name, i) => startNode({
+      name, adapter: 'streams', prefix, fixture,
+      env: { ...env, NODE_HOST: host(i) },
+      ...(hosts ? { wrap: hosts.wrap(i), redisUrl: hosts.redisUrl } : {}),
+    })));
+    const { nodes } = fleet;
+    await until(async () => (await Promise.all(nodes.map((n) => n.call<number>('serverCount')))).every((c) => c === 3), 'nodes to see each other');
+    fleet.balancer = await startBalancer({ upstreams: nodes.map((n, i) => `${host(i)}:${n.port}`) });
+    return fleet;
+  } catch (err) {
+    await stopFleet(fleet, prefix);
+    throw err;
+  }
+}
+
+async function stopFleet(fleet: Fleet | undefined, prefix: string): Promise<void> {
+  await fleet?.balancer?.stop();
   await Promise.all(fleet?.nodes.map((n) => n.kill()) ?? []);
+  await fleet?.hosts?.close();
   await deleteKeys(prefix);
 }
 
@@ -42,10 +67,15 @@ async function ownerOf(nodes: ServerNode[], id: string): Promise<string> {
   throw new Error(`no node has socket ${id}`);
 }
 
-for (const mode of ['polling only', 'default transports'] as const) {
-  describe(`three nodes behind round-robin nginx, no sticky sessions: ${mode}`, { skip }, () => {
+const topologies = [
+  { name: 'loopback', separateHosts: false, skip },
+  { name: 'separate hosts (network namespaces)', separateHosts: true, skip: skip || netnsSkip() },
+] as const;
+
+for (const topology of topologies) for (const mode of ['polling only', 'default transports'] as const) {
+  describe(`three nodes behind round-robin nginx, no sticky sessions, ${topology.name}: ${mode}`, { skip: topology.skip }, () => {
     const prefix = uniquePrefix('nosticky');
-    let fleet: { nodes: ServerNode[]; balancer: Balancer } | undefined;
+    let fleet: Fleet | undefined;
     const clients: ClientSocket[] = [];
     const client = (opts: Record<string, unknown> = {}) => {
       const socket = connect(fleet!.balancer.url, {
@@ -59,7 +89,7 @@ for (const mode of ['polling only', 'default transports'] as const) {
     };
 
     before(async () => {
-      fleet = await startFleet(prefix);
+      fleet = await startFleet(prefix, {}, topology.separateHosts);
     });
     after(async () => {
       for (const c of clients) c.disconnect();
@@ -79,10 +109,18 @@ for (const mode of ['polling only', 'default transports'] as const) {
           assert.equal(await socket.timeout(5000).emitWithAck('whoami'), owner);
         }
       }
-      const after = await Promise.all(nodes.map((n) => n.call<{ forwardedIn: number }>('traffic')));
+      const after = await Promise.all(nodes.map((n) => n.call<{ forwardedIn: number; forwardedFrom: string[] }>('traffic')));
       const forwarded = after.reduce((sum, t, i) => sum + t.forwardedIn - before[i]!.forwardedIn, 0);
       assert.ok(forwarded > 0, 'the balancer spread requests of one session over several nodes');
       for (const node of nodes) assert.deepEqual(await node.call('routerErrors'), []);
+      const hosts = fleet!.hosts;
+      if (hosts) {
+        // Each node sees only its own address, and what it was passed came over the bridge from the others.
+        for (const [i, node] of nodes.entries()) {
+          assert.deepEqual(await node.call('addresses'), ['127.0.0.1', hosts.addresses[i]].sort());
+          for (const from of after[i]!.forwardedFrom) assert.ok(hosts.addresses.includes(from) && from !== hosts.addresses[i], `passed on by another host: ${from}`);
+        }
+      }
     });
 
     test('rooms, broadcasts from any node, and broadcasts with acks', async () => {
@@ -133,7 +171,7 @@ for (const mode of ['polling only', 'default transports'] as const) {
 
 describe('the same fleet without the session router fails behind round-robin (the balancer is not sticky)', { skip }, () => {
   const prefix = uniquePrefix('nosticky-off');
-  let fleet: { nodes: ServerNode[]; balancer: Balancer } | undefined;
+  let fleet: Fleet | undefined;
   before(async () => {
     fleet = await startFleet(prefix, { NO_ROUTER: '1' });
   });
