@@ -7,16 +7,72 @@
  */
 import type { PacketCodec } from '../protocol/codec.js';
 import {
-  encodePacket,
+  isBinary,
   isPayloadValid,
   jsonDepthExceeds,
   reconstruct,
   safeJsonParse,
   SocketIODecodeError,
+  SocketIOEncodeError,
+  toBytes,
+  tooDeepToEncode,
   type DecoderOptions,
+  type EncodedPacket,
   type Packet,
   type SocketIODecodeErrorCode,
 } from '../protocol/socketio.js';
+
+type Parts = [string, ...Array<Uint8Array | Blob>];
+
+/**
+ * Binary values → placeholders in one walk (the portable encoder first searches, then copies): a
+ * value without binary inside comes back as is, so JSON.stringify still sees the application's own
+ * objects; one holding binary comes back as a copy. The portable rules: the same depth bound,
+ * `toJSON` honoured, a Blob only when `blobs` (else a BLOB error).
+ */
+function strip(value: any, buffers: Array<Uint8Array | Blob>, blobs: boolean, depth: number): unknown {
+  if (value === null || typeof value != 'object') return value;
+  if (depth > 1000) throw tooDeepToEncode();
+  if (isBinary(value)) {
+    const blob = typeof Blob == 'function' && value instanceof Blob;
+    if (blob && !blobs) throw new SocketIOEncodeError('BLOB', 'BLOB');
+    return { _placeholder: true, num: buffers.push(blob ? value : toBytes(value as ArrayBuffer)) - 1 };
+  }
+  if (typeof value.toJSON == 'function') {
+    const json = value.toJSON();
+    const out = json === value ? json : strip(json, buffers, blobs, depth + 1);
+    return out === json ? value : out;
+  }
+  let copy: any;
+  const array = Array.isArray(value);
+  for (const key of array ? value.keys() : Object.keys(value)) {
+    const item = value[key];
+    const out = strip(item, buffers, blobs, depth + 1);
+    if (out !== item) (copy ??= array ? [...value] : { ...value })[key] = out;
+  }
+  return copy ?? value;
+}
+
+/** Socket.IO v5 "Packet encoding", as encodePacket (src/protocol/socketio.ts) writes it. */
+function encode({ type, nsp, id, data }: Packet, blobs: boolean): Parts {
+  const buffers: Array<Uint8Array | Blob> = [];
+  // (BINARY_)EVENT and (BINARY_)ACK: the BINARY_ type exactly when the data holds binary.
+  if (type > 1 && type != 4) {
+    data = strip(data, buffers, blobs, 0);
+    type = ((type + 1) % 3) + (buffers.length ? 5 : 2);
+  }
+  let text = type + (buffers.length ? buffers.length + '-' : '');
+  if (nsp && nsp != '/') text += nsp + ',';
+  if (id != null) text += id;
+  if (data !== undefined) text += JSON.stringify(data);
+  return [text, ...buffers];
+}
+
+/** encodePacketAsync for the browser bundle: Blobs are read (the Manager calls it on a BLOB error). */
+export const encodePacketAsync = async (packet: Packet): Promise<EncodedPacket> => {
+  const [text, ...parts] = encode(packet, true);
+  return [text, ...(await Promise.all(parts.map((part) => (part instanceof Uint8Array ? part : part.arrayBuffer().then((bytes) => new Uint8Array(bytes))))))];
+};
 
 // Socket.IO v5 "Packet encoding": type [attachments "-"] [namespace ","] [ack id] [JSON]; the same
 // bounds as the portable decoder (6 digits of attachments, 15 of ack id).
@@ -25,7 +81,7 @@ const PACKET = /^([0-6])(?:(\d{1,6})-)?(?:(\/[^,]*),?)?(\d{0,15})([^]*)$/;
 const fail = (code: SocketIODecodeErrorCode) => new SocketIODecodeError(code, code);
 
 export const defaultCodec = ({ maxAttachments = 10, maxDepth = 100 }: DecoderOptions): PacketCodec => ({
-  encode: encodePacket,
+  encode: (packet) => encode(packet, false) as EncodedPacket,
   createDecoder() {
     // A binary packet waiting for its attachments, and those received so far.
     let pending: Packet | undefined;

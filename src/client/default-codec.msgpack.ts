@@ -6,3 +6,6 @@ import msgpackParser from 'socket.io-msgpack-parser';
 import { parserCodec, type PacketCodec } from '../protocol/codec.js';
 
 export const defaultCodec = (): PacketCodec => parserCodec(msgpackParser);
+
+// The msgpack parser encodes Blobs itself; the Manager's BLOB fallback keeps its portable form.
+export { encodePacketAsync } from '../protocol/socketio.js';

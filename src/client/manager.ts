@@ -3,9 +3,8 @@
  * reconnects with exponential backoff (socket.io-client's `Manager`).
  */
 import type { PacketCodec, PacketDecoder, ParserModule } from '../protocol/codec.js';
-import { defaultCodec } from './default-codec.js';
+import { defaultCodec, encodePacketAsync } from './default-codec.js';
 import {
-  encodePacketAsync,
   SocketIOEncodeError,
   type DecoderOptions,
   type Packet,

@@ -128,7 +128,11 @@ export function hasBinary(value: unknown, depth = 0): boolean {
     return false;
   }
   const toJSON = (value as { toJSON?: unknown }).toJSON;
-  if (typeof toJSON === 'function') return hasBinary(toJSON.call(value), depth + 1);
+  if (typeof toJSON === 'function') {
+    // A toJSON that returns its object is sent as is, as deconstruct() does (no endless descent).
+    const json = toJSON.call(value);
+    return json !== value && hasBinary(json, depth + 1);
+  }
   for (const key in value) {
     if (Object.hasOwn(value, key) && hasBinary((value as Record<string, unknown>)[key], depth + 1)) {
       return true;
@@ -137,13 +141,15 @@ export function hasBinary(value: unknown, depth = 0): boolean {
   return false;
 }
 
-function toBytes(value: ArrayBuffer | ArrayBufferView | SharedArrayBuffer): Uint8Array {
+/** A binary value as the bytes sent (a view of the same memory, no copy). */
+export function toBytes(value: ArrayBuffer | ArrayBufferView | SharedArrayBuffer): Uint8Array {
   if (value instanceof Uint8Array) return value;
   if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   return new Uint8Array(value);
 }
 
-function tooDeepToEncode(): SocketIOEncodeError {
+/** The error for data nested deeper than any packet should be (a cycle). */
+export function tooDeepToEncode(): SocketIOEncodeError {
   return new SocketIOEncodeError('TOO_DEEP', `data nested deeper than ${MAX_ENCODE_DEPTH} levels (circular?)`);
 }
 

@@ -1,11 +1,20 @@
-// The browser bundle's Socket.IO decoder (src/client/default-codec.browser.ts) must agree with the
-// portable Decoder it replaces there: the same packets from the same chunks, a SocketIODecodeError
-// where the portable one throws (its code may differ), nothing else thrown.
+// The browser bundle's Socket.IO codec (src/client/default-codec.browser.ts) must agree with the
+// portable one it replaces there. Decoder: the same packets from the same chunks, a
+// SocketIODecodeError where the portable one throws (its code may differ), nothing else thrown.
+// Encoder: the same parts for the same packet, the same SocketIOEncodeError code.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { defaultCodec } from '../../src/client/default-codec.browser.js';
-import { Decoder, encodePacket, SocketIODecodeError, type DecoderOptions } from '../../src/protocol/socketio.js';
+import { defaultCodec, encodePacketAsync as browserEncodeAsync } from '../../src/client/default-codec.browser.js';
+import {
+  Decoder,
+  encodePacket,
+  encodePacketAsync,
+  SocketIODecodeError,
+  SocketIOEncodeError,
+  type DecoderOptions,
+  type Packet,
+} from '../../src/protocol/socketio.js';
 
 type Outcome = { packet: unknown } | { error: true };
 
@@ -84,4 +93,56 @@ test('fixed cases: binary packets across chunks, stray text and bytes, placehold
   agree([bytes, '51-["a",{"_placeholder":true,"num":3}]', bytes, '50-["a"]', '50-["a",{"_placeholder":true,"num":0}]']);
   agree(['5-["a"]', '51234567-["a"]', '2/chat,1["a"]', '2,["a"]', '212-["a"]', '3["a"]', '21234567890123456["a"]', '0/a', '4"x"', '1']);
   agree(['511-' + JSON.stringify(['a']), '2["connect"]', '2[1]', '2{"__proto__":{"x":1}}', '2["a",{"__proto__":{"x":1}}]']);
+});
+
+const encoded = (encode: () => unknown) => {
+  try {
+    return { parts: encode() };
+  } catch (err) {
+    assert.ok(err instanceof SocketIOEncodeError, `not a SocketIOEncodeError: ${err}`);
+    return { code: err.code };
+  }
+};
+const encodeAgree = (packet: Packet) =>
+  assert.deepStrictEqual(encoded(() => defaultCodec({}).encode(packet)), encoded(() => encodePacket(packet)));
+
+// Values as applications emit them: JSON, bytes in every binary form, toJSON (Date, custom), undefined.
+const bytes = fc.uint8Array({ maxLength: 4 });
+const leaf = fc.oneof(
+  fc.jsonValue({ maxDepth: 1 }),
+  bytes,
+  bytes.map((b) => b.buffer),
+  bytes.map((b) => new DataView(b.buffer, b.length ? 1 : 0)),
+  bytes.map((b) => new Uint16Array(b.length >> 1)),
+  fc.date({ noInvalidDate: true }),
+  fc.constant(undefined),
+  fc.oneof(bytes, fc.string({ maxLength: 3 })).map((inner) => ({ toJSON: () => [inner] })),
+);
+const { value } = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    leaf,
+    fc.array(tie('value'), { maxLength: 4 }),
+    // (an own "__proto__" key cannot be copied into a fresh object by assignment: left out)
+    fc.dictionary(fc.string({ maxLength: 3 }).filter((k) => k !== '__proto__'), tie('value'), { maxKeys: 4 }),
+  ),
+}));
+const anyPacket = fc.record(
+  { type: fc.integer({ min: 0, max: 6 }), nsp: fc.constantFrom('/', '/chat', ''), id: fc.nat(), data: value },
+  { requiredKeys: ['type', 'nsp'] },
+) as fc.Arbitrary<Packet>;
+
+test('encoding: the same parts as encodePacket for any packet, binary anywhere in the data', () => {
+  fc.assert(fc.property(anyPacket, encodeAgree), { numRuns: 3000 });
+});
+
+test('encoding, fixed cases: holes, a toJSON returning its object, cycles, Blobs (sync: BLOB; async: read)', async () => {
+  const self = { a: 1, toJSON() { return this; } };
+  const cyclic: any = { a: [new Uint8Array(1)] };
+  cyclic.a.push(cyclic);
+  for (const data of [[, new Uint8Array(2), , 'x'], [self], [self, new Uint8Array(1)], cyclic, [new Blob(['ab'])]]) {
+    for (const type of [2, 3, 5, 6]) encodeAgree({ type, nsp: '/', id: 1, data });
+  }
+  const packet = { type: 2, nsp: '/', data: ['file', new Blob([new Uint8Array([1, 2])]), { more: new Blob(['c']) }] };
+  assert.deepStrictEqual(await browserEncodeAsync(packet), await encodePacketAsync(packet));
 });
