@@ -9,6 +9,7 @@ import { withTypeByte } from '../protocol/engineio-v3.js';
 import { TimerEntry, type DelayQueue } from './timers.js';
 import type { PollingTransport, Transport, WebSocketTransport } from './transports.js';
 import { preEncodedFrame, prepareFrame, type PreparedFrame } from './ws-server.js';
+import { useFastListenerTable } from '../websocket/listener-table.js';
 
 /**
  * Why a session ended. `transport buffer full`: the client did not read fast enough and what was
@@ -205,6 +206,7 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
     readonly protocol: 3 | 4 = 4,
   ) {
     super();
+    useFastListenerTable(this);
     this.transport = transport;
     if (protocol === 3) context.clientPingQueue.add(this.heartbeat);
     else context.pingQueue.add(this.heartbeat);

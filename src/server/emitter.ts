@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { useFastListenerTable } from '../websocket/listener-table.js';
 import type { EventNames, EventParams, EventsMap, ReservedOrUserEventNames, ReservedOrUserListener } from './typed-events.js';
 
 /**
@@ -6,6 +7,12 @@ import type { EventNames, EventParams, EventsMap, ReservedOrUserEventNames, Rese
  * local listeners are called through `emitReserved` / `emitUntyped`.
  */
 export class TypedEmitter<Listen extends EventsMap, Reserved extends EventsMap = {}> extends EventEmitter {
+  constructor() {
+    super();
+    // One per socket: a fast-mode table is smaller than EventEmitter's dictionary.
+    useFastListenerTable(this);
+  }
+
   override on<Ev extends ReservedOrUserEventNames<Reserved, Listen>>(ev: Ev, listener: ReservedOrUserListener<Reserved, Listen, Ev>): this {
     return super.on(ev, listener as (...args: any[]) => void);
   }
