@@ -1,12 +1,18 @@
-// Benchmark: three switchboard nodes behind nginx, polling-only clients (socket.io-client), each
-// sending events with acknowledgements in a loop. Two setups, same run:
-// - sticky: nginx `ip_hash` (every request of the load generator goes to one node per client
-//   address; the clients connect from different loopback addresses so they spread), no router;
-// - no sticky: nginx round-robin, every request to the next node, and the session router passing
-//   requests on to the session's owner (2 in 3 of them take an extra hop).
+// Benchmark: three server nodes behind nginx, polling-only clients (socket.io-client), each
+// sending events with acknowledgements in a loop. Setups, same run, same clients:
+// - switchboard, sticky: nginx `ip_hash` (every request of the load generator goes to one node per
+//   client address; the clients connect from different loopback addresses so they spread), no router;
+// - switchboard, no sticky: nginx round-robin, every request to the next node, and the session
+//   router passing requests on to the session's owner over HTTP (2 in 3 of them take an extra hop);
+// - socket.io 4 + @socket.io/cluster-engine (RedisEngine), no sticky: the same round-robin nginx;
+//   a node that receives a request for another node's session asks every node over Redis pub/sub
+//   who owns it, then carries the request's packets to the owner (and the answer back) over Redis.
+//   Runs only when @socket.io/cluster-engine is installed (npm install --no-save @socket.io/cluster-engine).
 // Reported: acknowledged events per second over the window, and the median round trip.
 //
-// Usage: node bench/no-sticky.mjs [--clients 60] [--seconds 10] [--size 64] [--src]
+// Usage: node bench/no-sticky.mjs [--clients 60] [--seconds 10] [--size 64] [--src] [--quick]
+//   --quick: 12 clients, 3 s per setup, a short warm-up: checks that every setup runs (the figures
+//   of a quick run are not worth publishing).
 // Needs Redis (REDIS_URL, default redis://127.0.0.1:6379) and nginx (apt-get install nginx-light).
 import { spawnSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,8 +30,10 @@ const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
-const CLIENTS = arg('clients', 60);
-const SECONDS = arg('seconds', 10);
+const QUICK = process.argv.includes('--quick');
+const CLIENTS = arg('clients', QUICK ? 12 : 60);
+const SECONDS = arg('seconds', QUICK ? 3 : 10);
+const WARMUP_MS = QUICK ? 300 : 1000;
 const SIZE = arg('size', 64);
 const FROM_SRC = process.argv.includes('--src') || process.env.BENCH_FROM_SRC === '1';
 const nodeScript = fileURLToPath(new URL('./no-sticky-node.mjs', import.meta.url));
@@ -38,9 +46,32 @@ if (!nginxBinary()) {
   process.exit(1);
 }
 
-function startNode(prefix, router) {
+const SETUPS = [
+  { name: 'switchboard, sticky (ip_hash)', impl: 'switchboard', sticky: true },
+  { name: 'switchboard, round-robin + session router', impl: 'switchboard', sticky: false },
+  { name: 'socket.io + cluster-engine, round-robin', impl: 'socket.io', sticky: false },
+];
+
+/** Why a setup cannot run here, or undefined. */
+async function missing(setup) {
+  if (setup.impl !== 'socket.io') return undefined;
+  try {
+    await import('@socket.io/cluster-engine');
+    return undefined;
+  } catch {
+    return '@socket.io/cluster-engine is not installed (npm install --no-save @socket.io/cluster-engine)';
+  }
+}
+
+function startNode(prefix, setup) {
   const child = fork(nodeScript, [], {
-    env: { ...process.env, PREFIX: prefix, ROUTER: router ? '1' : '', ...(FROM_SRC ? { BENCH_FROM_SRC: '1' } : {}) },
+    env: {
+      ...process.env,
+      PREFIX: prefix,
+      IMPL: setup.impl,
+      ROUTER: setup.sticky ? '' : '1',
+      ...(FROM_SRC ? { BENCH_FROM_SRC: '1' } : {}),
+    },
     execArgv: FROM_SRC ? ['--import', 'tsx'] : [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -50,11 +81,13 @@ function startNode(prefix, router) {
   });
 }
 
+/** The value at quantile `q` of sorted `values` (ms, 2 decimals); null when there is none. */
+const at = (values, q) => (values.length ? +values[Math.floor(values.length * q)].toFixed(2) : null);
+
 async function measure(setup) {
   const prefix = `bench-nosticky-${randomBytes(4).toString('hex')}`;
-  const sticky = setup === 'sticky (ip_hash)';
-  const nodes = await Promise.all([0, 1, 2].map(() => startNode(prefix, !sticky)));
-  const balancer = await startBalancer({ upstreams: nodes.map((n) => `127.0.0.1:${n.port}`), sticky });
+  const nodes = await Promise.all([0, 1, 2].map(() => startNode(prefix, setup)));
+  const balancer = await startBalancer({ upstreams: nodes.map((n) => `127.0.0.1:${n.port}`), sticky: setup.sticky });
   const payload = 'x'.repeat(SIZE);
   const clients = [];
   try {
@@ -87,7 +120,7 @@ async function measure(setup) {
     };
     // Warm-up, then the window.
     const loops = clients.map(loop);
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, WARMUP_MS));
     acks = 0;
     rtts.length = 0;
     const load = loadavg()[0];
@@ -99,7 +132,7 @@ async function measure(setup) {
     running = false;
     await Promise.allSettled(loops);
     rtts.sort((a, b) => a - b);
-    return { setup, acksPerSecond: Math.round(counted / elapsed), medianMs: +rtts[Math.floor(rtts.length / 2)].toFixed(2), p99Ms: +rtts[Math.floor(rtts.length * 0.99)].toFixed(2), failures: lost, load1: +load.toFixed(2) };
+    return { setup: setup.name, acksPerSecond: Math.round(counted / elapsed), medianMs: at(rtts, 0.5), p99Ms: at(rtts, 0.99), failures: lost, load1: +load.toFixed(2) };
   } finally {
     for (const c of clients) c.disconnect();
     await balancer.stop();
@@ -112,11 +145,20 @@ async function measure(setup) {
 }
 
 const rows = [];
-for (const setup of ['sticky (ip_hash)', 'no sticky (round-robin + session router)']) {
+for (const setup of SETUPS) {
+  const why = await missing(setup);
+  if (why) {
+    console.log(`${setup.name.padEnd(44)} skipped: ${why}`);
+    continue;
+  }
   const row = await measure(setup);
   rows.push(row);
-  console.log(`${setup.padEnd(42)} ${String(row.acksPerSecond).padStart(7)} acks/s   median ${row.medianMs} ms   p99 ${row.p99Ms} ms   failures ${row.failures}   (load ${row.load1})`);
+  console.log(`${setup.name.padEnd(44)} ${String(row.acksPerSecond).padStart(7)} acks/s   median ${row.medianMs} ms   p99 ${row.p99Ms} ms   failures ${row.failures}   (load ${row.load1})`);
 }
-console.log(`no sticky / sticky: ${(rows[1].acksPerSecond / rows[0].acksPerSecond).toFixed(2)}x`);
-mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-writeFileSync(new URL('./results/no-sticky.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), clients: CLIENTS, seconds: SECONDS, size: SIZE, rows }, null, 2) + '\n');
+const [sticky, ...others] = rows;
+for (const row of others) console.log(`${row.setup} / ${sticky.setup}: ${(row.acksPerSecond / sticky.acksPerSecond).toFixed(2)}x`);
+if (QUICK) console.log('(--quick: a check that every setup runs, not figures to publish)');
+else {
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  writeFileSync(new URL('./results/no-sticky.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), clients: CLIENTS, seconds: SECONDS, size: SIZE, rows }, null, 2) + '\n');
+}
