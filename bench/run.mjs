@@ -1,8 +1,8 @@
 // Runs every benchmark suite (npm run bench builds first), then redraws bench/results/ratios.svg.
 //   node bench/run.mjs [--quick] [--runs N] [--duration ms] [--only name] [--window N] [--big N] [--src]
-//                      [--storm-clients 2000,5000] [--soak-clients N] [--soak-minutes M]
+//                      [--storm-clients 2000,5000] [--soak-clients N] [--soak-minutes M] [--cycles N]
 // The suites' own options are passed to each; the reconnect storm and the retry soak take theirs
-// through --storm-* and --soak-*. The soak runs 1 minute per server here (3 when run alone).
+// through --storm-* and --soak-*, the polling cycle its sequential count through --cycles. The soak runs 1 minute per server here (3 when run alone).
 import { options } from './lib/suite.mjs';
 import { writeChart } from './lib/chart.mjs';
 import { wsSuite } from './ws.mjs';
@@ -10,6 +10,7 @@ import { socketioSuite } from './socketio.mjs';
 import { hostileCostSuite } from './hostile-cost.mjs';
 import { reconnectStormSuite } from './reconnect-storm.mjs';
 import { retryMemorySuite } from './retry-memory.mjs';
+import { pollingCycleSuite } from './polling-cycle.mjs';
 
 const argv = process.argv.slice(2);
 const value = (name, fallback) => (argv.includes('--' + name) ? argv[argv.indexOf('--' + name) + 1] : fallback);
@@ -30,6 +31,9 @@ if (selected('retry memory')) {
     minutes: Number(value('soak-minutes', opts.quick ? 0.5 : 1)),
     partial,
   });
+}
+if (selected('polling cycle')) {
+  await pollingCycleSuite({ quick: opts.quick, runs: opts.runs, cycles: Number(value('cycles', opts.quick ? 100 : 300)), partial });
 }
 const bars = writeChart();
 console.log(`\nresults written to bench/results/*.json${partial ? ' (*.partial.json for this partial run)' : ''}; chart (${bars} bars) to bench/results/ratios.svg`);

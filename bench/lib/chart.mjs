@@ -89,9 +89,23 @@ function redisBars(data) {
   return bars;
 }
 
+function pollingBars(data) {
+  // Times: socket.io / ours (right of 1x: ours faster); the concurrent rate: ours / socket.io.
+  const peer = data.results['socket.io'];
+  const ours = data.results[OURS];
+  if (!peer || !ours) return [];
+  const group = 'Polling cycle: connect, one acked event, disconnect';
+  const bar = (label, ratio) => ({ group, label, peer: 'socket.io', ratio });
+  return [
+    bar('sequential p50', peer.seq.p50Ms / ours.seq.p50Ms),
+    bar('sequential p99', peer.seq.p99Ms / ours.seq.p99Ms),
+    bar(`${data.opts.concurrency} concurrent, cycles/s`, ours.conc.rate / peer.conc.rate),
+  ];
+}
+
 /** Every bar the results in `dir` give, in a stable order (the suites first, as `npm run bench` runs them). */
 export function collectBars(dir = RESULTS) {
-  const order = ['ws.json', 'socketio.json', 'hostile-cost.json', 'reconnect-storm.json', 'retry-memory.json', 'redis-broadcast.json'];
+  const order = ['ws.json', 'socketio.json', 'hostile-cost.json', 'reconnect-storm.json', 'retry-memory.json', 'polling-cycle.json', 'redis-broadcast.json'];
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.json') && !f.endsWith('.partial.json'))
     .sort((a, b) => (order.indexOf(a) + 1 || order.length + 1) - (order.indexOf(b) + 1 || order.length + 1) || a.localeCompare(b));
@@ -102,6 +116,7 @@ export function collectBars(dir = RESULTS) {
     else if (file === 'reconnect-storm.json') bars.push(...stormBars(data));
     else if (file === 'retry-memory.json') bars.push(...soakBars(data));
     else if (file === 'redis-broadcast.json') bars.push(...redisBars(data));
+    else if (file === 'polling-cycle.json') bars.push(...pollingBars(data));
     else if (data.impls && Array.isArray(data.results)) bars.push(...suiteBars(file, data));
   }
   return bars.filter((b) => Number.isFinite(b.ratio) && b.ratio > 0);

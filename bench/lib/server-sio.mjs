@@ -7,6 +7,7 @@
 //                       CONNECT reply, then the least work that answers the generator (not a
 //                       real server): the ceiling the load generator can drive
 // The same app runs on both: 'echo' answers through the ack, 'bc' is re-emitted to everyone.
+//   --transports polling  (optional) the server's `transports` option, comma-separated
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
@@ -101,8 +102,9 @@ if (onUws) {
   serveControl(await listenApp(uws, uwsApp, host), () => io.engine.clientsCount);
   return;
 }
+const transports = arg('transports', null);
 const httpServer = http.createServer();
-const io = withHandlers(new Server(httpServer));
+const io = withHandlers(new Server(httpServer, transports ? { transports: transports.split(',') } : {}));
 httpServer.listen(0, host);
 await once(httpServer, 'listening');
 serveControl(httpServer.address().port, () => io.engine.clientsCount);
