@@ -2,17 +2,18 @@
 // epoll thread, 16 bytes of state per connection) against uWebSockets.js, switchboard, ws and a bare
 // net.Socket server. Not part of `npm test` or `npm run bench`: it needs node-gyp and a C compiler.
 //
-// Usage: node bench/native-spike/run.mjs [--n 10000] [--runs 3] [--only native,uws,switchboard,ws,bare] [--src] [--no-build]
+// Usage: node bench/native-spike/run.mjs [--n 10000] [--runs 3] [--only native,uws,switchboard,ws,bare] [--semi-space MB] [--src] [--no-build]
 // Each run starts a fresh server child (pinned to CPU 0, fd limit raised to the hard limit), measures
 // its memory after full GCs, opens N idle connections from two load-generator children (CPU 1),
 // measures again, and divides the difference by N. Implementations are interleaved run by run; the
 // table shows medians.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pinning, runIdleMemory } from '../lib/harness.mjs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GEN_CPU, pinning, startServer } from '../lib/harness.mjs';
 import { uwsAvailable } from '../lib/uws.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -24,6 +25,10 @@ const value = (name, fallback) => {
 const N = Number(value('n', 10000));
 const RUNS = Number(value('runs', 3));
 if (argv.includes('--src')) process.env.BENCH_FROM_SRC = '1';
+// --semi-space MB: cap V8's young generation (each of its two semi-spaces) in every Node child, to
+// see how much of the RSS per connection is young-generation space grown while connections arrive.
+const SEMI = value('semi-space', null);
+if (SEMI) process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --max-semi-space-size=${Number(SEMI)}`.trim();
 
 const LABELS = {
   native: 'prototype addon (own epoll thread, 16 B/conn state)',
@@ -76,6 +81,68 @@ if (impls.includes('switchboard') && !oursBuilt && !process.env.BENCH_FROM_SRC) 
 }
 
 const script = fileURLToPath(new URL('./server.mjs', import.meta.url));
+const LOADGEN = fileURLToPath(new URL('../lib/loadgen.mjs', import.meta.url));
+
+// A bench/lib/loadgen.mjs worker on the generator's CPU, with the fd limit raised, and its IPC.
+function loadgen() {
+  const pin = pinning.startsWith('no pinning') ? '' : `taskset -c ${GEN_CPU} `;
+  const proc = spawn('bash', ['-c', `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec ${pin}"$0" "$1"`, process.execPath, LOADGEN], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let nextId = 1;
+  const pending = new Map();
+  proc.on('message', (msg) => {
+    const p = pending.get(msg.id);
+    pending.delete(msg.id);
+    if (msg.error) p?.reject(new Error(msg.error));
+    else p?.resolve(msg);
+  });
+  proc.once('exit', (code) => { for (const p of pending.values()) p.reject(new Error(`load generator exited with ${code}`)); });
+  return {
+    rpc: (msg) => new Promise((resolve, reject) => { const id = nextId++; pending.set(id, { resolve, reject }); proc.send({ ...msg, id }); }),
+    stop: () => { if (proc.connected) proc.send({ cmd: 'close' }); return new Promise((resolve) => (proc.exitCode !== null ? resolve() : proc.once('exit', resolve))); },
+  };
+}
+
+/**
+ * Memory per idle connection: the server's process.memoryUsage() (with the C heap, when the addon
+ * is built) after full GCs, before and after N connections, the difference divided by N. The
+ * harness's runIdleMemory does the same but keeps only heap and RSS; this keeps every field.
+ */
+async function measureIdle(impl) {
+  const server = await startServer(script, ['--impl', impl, '--mode', 'echo']);
+  const gens = [loadgen(), loadgen()];
+  try {
+    await Promise.all(gens.map((g) => g.rpc({ cmd: 'config', cfg: { proto: 'ws', mode: 'idle', port: server.port, size: 32, window: 1 } })));
+    const before = (await server.rpc({ cmd: 'mem' })).mem;
+    const shares = [Math.ceil(N / 2), Math.floor(N / 2)];
+    const failed = (await Promise.all(gens.map((g, i) => g.rpc({ cmd: 'connect', n: shares[i] })))).reduce((s, r) => s + r.failed, 0);
+    if (failed) throw new Error(`${failed} of ${N} connections failed`);
+    for (let t = Date.now(); (await server.rpc({ cmd: 'stats' })).clients < N;) {
+      if (Date.now() - t > 60_000) throw new Error('the server did not see every connection');
+      await sleep(50);
+    }
+    await sleep(1000);
+    const { mem: after, clients } = await server.rpc({ cmd: 'mem' });
+    if (clients !== N) throw new Error(`server holds ${clients} of ${N} clients`);
+    const per = (f) => (f(after) - f(before)) / N;
+    const res = {
+      heapUsed: per((m) => m.heapUsed),
+      heapTotal: per((m) => m.heapTotal),
+      newSpace: per((m) => m.newSpace),
+      rss: per((m) => m.rss),
+      external: per((m) => m.external),
+    };
+    if (after.malloc) {
+      res.cInUse = per((m) => m.malloc.inUse + m.malloc.mmapped);
+      res.cFree = per((m) => m.malloc.free);
+    }
+    return res;
+  } finally {
+    await Promise.allSettled(gens.map((g) => g.stop()));
+    await server.stop();
+  }
+}
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -83,37 +150,35 @@ const median = (xs) => {
 const kib = (b) => (b / 1024).toFixed(2);
 
 console.log(`Idle memory per WebSocket connection at ${N.toLocaleString('en')}: ${impls.join(', ')}`);
-console.log(`${pinning}; ${RUNS} interleaved runs, medians; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(`${pinning}; ${RUNS} interleaved runs, medians${SEMI ? `; --max-semi-space-size=${SEMI}` : ''}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 for (const note of notes) console.log('note: ' + note);
 
+const FIELDS = ['heapUsed', 'heapTotal', 'newSpace', 'cInUse', 'cFree', 'rss'];
 const runs = Object.fromEntries(impls.map((i) => [i, []]));
 for (let r = 0; r < RUNS; r++) {
   for (const impl of impls) {
     try {
-      const res = await runIdleMemory({ script, impl, proto: 'ws', conns: N, workers: 2 });
+      const res = await measureIdle(impl);
       runs[impl].push(res);
-      console.log(`  run ${r + 1} ${impl.padEnd(11)} heap ${kib(res.heapPerConn)} KiB, RSS ${kib(res.rssPerConn)} KiB, external ${kib(res.externalPerConn)} KiB per connection`);
+      console.log(`  run ${r + 1} ${impl.padEnd(11)} ` + FIELDS.filter((f) => f in res).map((f) => `${f} ${kib(res[f])}`).join(', ') + ' KiB per connection');
     } catch (err) {
       console.error(`  run ${r + 1} ${impl}: ${err.message}`);
     }
   }
 }
 
+const cell = (x) => (x == null ? '-' : kib(x));
 const rows = impls.filter((i) => runs[i].length).map((impl) => {
   const rs = runs[impl];
-  return {
-    impl,
-    label: LABELS[impl],
-    heap: median(rs.map((x) => x.heapPerConn)),
-    rss: median(rs.map((x) => x.rssPerConn)),
-    external: median(rs.map((x) => x.externalPerConn)),
-    rssRuns: rs.map((x) => x.rssPerConn),
-  };
+  const row = { impl, label: LABELS[impl], runs: rs };
+  for (const f of FIELDS) if (rs.every((x) => f in x)) row[f] = median(rs.map((x) => x[f]));
+  return row;
 });
-console.log(`\n| server | heap / conn | RSS / conn | RSS runs |`);
-console.log('|---|---|---|---|');
+console.log(`\nPer connection, KiB (medians of ${RUNS}): JS heap used; V8 heap committed (heapTotal), of which young generation; C heap in use and free-but-held (malloc); RSS`);
+console.log(`| server | JS heap | V8 committed | of which young gen. | C heap in use | C heap free | RSS | RSS runs |`);
+console.log('|---|---|---|---|---|---|---|---|');
 for (const row of rows) {
-  console.log(`| ${row.label} | ${kib(row.heap)} KiB | ${kib(row.rss)} KiB | ${row.rssRuns.map(kib).join(', ')} |`);
+  console.log(`| ${row.label} | ${cell(row.heapUsed)} | ${cell(row.heapTotal)} | ${cell(row.newSpace)} | ${cell(row.cInUse)} | ${cell(row.cFree)} | ${cell(row.rss)} | ${row.runs.map((x) => kib(x.rss)).join(', ')} |`);
 }
 console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 writeFileSync(join(here, 'results.json'), JSON.stringify({ date: new Date().toISOString(), n: N, runs: RUNS, pinning, notes, node: process.version, rows }, null, 2));

@@ -7,12 +7,32 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { arg, serveControl } from '../lib/serverctl.mjs';
 import { acceptKey } from '../lib/wsframe.mjs';
 
 const impl = arg('impl', 'ws');
+const addon = loadAddon();
+// Every server reports, beside process.memoryUsage() (the `mem` control command), the resident size
+// of V8's young generation and its C heap (when the addon is built), so that the driver can tell
+// per-connection objects from V8's own buffers and from the native objects behind each connection.
+const memoryUsage = process.memoryUsage;
+process.memoryUsage = () => ({
+  ...memoryUsage.call(process),
+  newSpace: getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.physical_space_size ?? 0,
+  malloc: addon?.mallinfo(),
+});
+
+function loadAddon() {
+  try {
+    return createRequire(import.meta.url)('./build/Release/idle_ws.node');
+  } catch (err) {
+    if (impl === 'native') throw err;
+    return null;
+  }
+}
+
 if (impl === 'native') {
-  const addon = createRequire(import.meta.url)('./build/Release/idle_ws.node');
   serveControl(addon.listen('127.0.0.1', 0), () => addon.clients());
 } else if (impl === 'bare') {
   let clients = 0;
