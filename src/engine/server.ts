@@ -358,7 +358,11 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
           perMessageDeflate: this.options.perMessageDeflate,
           maxBufferedAmount: this.options.maxBufferedBytes * 2,
         });
-        this.wss.handleUpgrade(req, socket, head, cb);
+        this.wss.handleUpgrade(req, socket, head, (ws) => {
+          // The WebSocket handles the socket's errors now: one listener less per connection.
+          socket.off('error', destroySocket);
+          cb(ws);
+        });
       },
     });
   };
