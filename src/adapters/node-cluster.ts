@@ -98,9 +98,13 @@ interface RestoredMessage {
   session: RestoredSession | null;
 }
 
-/** From a worker: "my adapter is listening"; the relay answers with `cluster:joined`. */
+/**
+ * From a worker: "my adapter is listening"; the relay answers with `cluster:joined`, saying it
+ * keeps recovery state (`recovery: 1`).
+ */
 interface JoinMessage {
   switchboard: 'cluster:join' | 'cluster:joined';
+  recovery?: number;
 }
 
 /** From the primary: a worker exited. */
@@ -155,7 +159,7 @@ export function setupRelay(): void {
         return;
       }
       case 'cluster:join':
-        send(from, { switchboard: 'cluster:joined' });
+        send(from, { switchboard: 'cluster:joined', recovery: 1 });
         return;
       case 'cluster:record':
         return relayRecords(from, (msg as RecordMessage).entries);
@@ -218,8 +222,12 @@ class WorkerChannel {
   readonly adapters = new Set<NodeClusterAdapter>();
   private listening = false;
   private relaySeen = false;
-  /** No relay answered: recovery stays in this worker (the in-memory way). */
-  relayMissing = false;
+  /**
+   * The relay keeps recovery state. Until it said so (one IPC round trip after the first adapter
+   * started, before any client can connect in practice), or without a relay, recovery stays in
+   * this worker, the in-memory way.
+   */
+  private relayRecords = false;
   /**
    * Messages of this tick, in order, sent together at its end; consecutive ones of one kind (and
    * recipient) share one IPC message.
@@ -235,13 +243,16 @@ class WorkerChannel {
     if (this.listening || !process.send) return;
     this.listening = true;
     process.on('message', (msg: unknown) => this.onMessage(msg));
+    // The primary is gone: what waited for it is delivered here without an offset, or not restored.
+    process.once('disconnect', () => {
+      this.relayRecords = false;
+      for (const deliver of this.ownRecords.splice(0)) deliver(undefined);
+      for (const answer of [...this.restores.values()]) answer(null);
+    });
     this.post({ switchboard: 'cluster:join' });
     // The usual mistake: workers with the adapter, a primary without the relay. Say so.
     const check = setTimeout(() => {
       if (this.relaySeen || !process.connected) return;
-      this.relayMissing = true;
-      // Broadcasts waiting for a primary that does not number them are delivered without it.
-      for (const deliver of this.ownRecords.splice(0)) deliver(undefined);
       process.emitWarning('no answer from the cluster primary: call setupPrimary() there, or workers will not see each other', {
         type: 'ClusterAdapterWarning',
         code: 'NO_RELAY',
@@ -263,7 +274,7 @@ class WorkerChannel {
 
   /** True when recoverable broadcasts and sessions can be kept by the primary. */
   get recordable(): boolean {
-    return cluster.isWorker && !!process.send && process.connected && !this.relayMissing;
+    return this.relayRecords && process.connected;
   }
 
   /** Queues an envelope for the end of this tick; false when the channel is gone. */
@@ -355,6 +366,7 @@ class WorkerChannel {
       }
       case 'cluster:joined':
         this.relaySeen = true;
+        this.relayRecords = (msg as JoinMessage).recovery === 1;
         return;
       case 'cluster:gone': {
         const worker = (msg as GoneMessage).worker;
