@@ -1,11 +1,12 @@
 // Instructions per message of one WebSocket server (bench/lib/server-ws.mjs) under callgrind, driven
 // by the C load generator: a CPU cost that other work on the machine does not disturb.
 // Usage: node bench/tools/instructions.mjs --impl switchboard|ws|uws|net [--mode echo|broadcast]
-//          [--conns 100] [--window 4] [--size 32] [--warmup s] [--seconds s] [--src]
-// The server runs under `valgrind --tool=callgrind`; after the warm-up its counters are zeroed,
-// then dumped after the measured window, and the total (every thread: JIT code, GC, libuv, kernel
-// entry stubs; not the kernel itself) is divided by the messages the generator counted meanwhile
-// (echo round trips, or broadcast deliveries).
+//          [--conns 100] [--window 4] [--size 32] [--warmup N] [--messages N] [--src]
+// The server runs under `valgrind --tool=callgrind`; after a warm-up of N messages (so the JIT has
+// optimised the hot path) its counters are zeroed, then dumped once the generator has counted
+// --messages more (echo round trips, or broadcast deliveries), and the total (every thread: JIT
+// code, GC, compiler threads, libuv; not the kernel) is divided by the messages counted. Counting
+// messages rather than time keeps the figure independent of how busy the machine is.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,8 +22,8 @@ const mode = value('mode', 'echo');
 const conns = Number(value('conns', mode === 'echo' ? 100 : 1000));
 const window = Number(value('window', 4));
 const size = Number(value('size', 32));
-const warmupS = Number(value('warmup', 8));
-const seconds = Number(value('seconds', 10));
+const warmup = Number(value('warmup', 20_000));
+const messages = Number(value('messages', 30_000));
 
 const dir = mkdtempSync(join(tmpdir(), 'sb-callgrind-'));
 const script = fileURLToPath(new URL('../lib/server-ws.mjs', import.meta.url));
@@ -55,11 +56,18 @@ try {
   if (failed) throw new Error(`${failed} connections failed`);
   while ((await rpc('stats')).clients < conns) await sleep(100);
   await gen.rpc({ cmd: 'start' });
-  await sleep(warmupS * 1000);
+  await gen.rpc({ cmd: 'mark' });
+  const until = async (n) => {
+    for (;;) {
+      await sleep(100);
+      const r = await gen.rpc({ cmd: 'report' });
+      if (r.delivered >= n) return r;
+    }
+  };
+  await until(warmup);
   control('-z');
   await gen.rpc({ cmd: 'mark' });
-  await sleep(seconds * 1000);
-  const report = await gen.rpc({ cmd: 'report' });
+  const report = await until(messages);
   control('-d');
   await gen.rpc({ cmd: 'stop' });
   const dumps = readdirSync(dir).filter((f) => /\.\d+$/.test(f)).sort();

@@ -212,6 +212,19 @@ export interface PreparedMessage {
   readonly binary: boolean;
 }
 
+// Small server frames are written straight into a shared slab (as Buffer.allocUnsafe carves its
+// pool) rather than into a buffer each. The frames one connection writes in a row make one region
+// of the slab, which joins the connection's run and reaches the socket as one buffer when it
+// uncorks: one socket.write per batch of replies instead of one per frame and a writev.
+const SLAB_SIZE = 8 * 1024;
+/** Frames (header included) up to this size go into the slab. */
+const SLAB_FRAME_MAX = 1024;
+let slab = Buffer.allocUnsafe(SLAB_SIZE);
+let slabUsed = 0;
+/** The connection whose open region ends at `slabUsed`, and where that region starts. */
+let slabOwner: WebSocket | null = null;
+let slabStart = 0;
+
 /**
  * Frames a message once (unmasked, server role) so a broadcast writes the same bytes to every recipient.
  *
@@ -629,7 +642,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
       this._readyState = CLOSING;
       this._armCloseTimer();
     }
-    this._socket?.end();
+    this._endSocket();
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
 
@@ -775,6 +788,10 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     const mask = this._isServer ? undefined : nextMask();
     const headerSize = frameHeaderLength(length, mask !== undefined);
     this._cork(socket);
+    if (mask === undefined && cb === undefined && opcode !== OPCODE_CLOSE && headerSize + length <= SLAB_FRAME_MAX) {
+      this._writeToSlab(opcode, payload, length, headerSize, fin, rsv1);
+      return;
+    }
     this._corkedOverhead += opcode >= OPCODE_CLOSE ? headerSize + length : headerSize;
     if (length <= COPY_THRESHOLD || mask !== undefined) {
       // One buffer for header and payload; clients must copy anyway to mask without touching user data.
@@ -792,22 +809,61 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     }
   }
 
+  /** Appends a small frame to this connection's region of the slab (see `slab`). */
+  private _writeToSlab(opcode: number, payload: string | Buffer, length: number, headerSize: number, fin: boolean, rsv1: boolean): void {
+    const size = headerSize + length;
+    if (slabOwner !== this || slabUsed + size > SLAB_SIZE) {
+      slabOwner?._closeRegion();
+      if (slabUsed + size > SLAB_SIZE) {
+        slab = Buffer.allocUnsafe(SLAB_SIZE);
+        slabUsed = 0;
+      }
+      slabOwner = this;
+      slabStart = slabUsed;
+    }
+    const at = slabUsed;
+    writeFrameHeader(slab, at, opcode, length, fin, rsv1);
+    if (typeof payload === 'string') slab.write(payload, at + headerSize, length, 'utf8');
+    else slab.set(payload, at + headerSize);
+    slabUsed = at + size;
+    // As for prepared frames: payload counts in bufferedAmount, headers and control frames do not.
+    const overhead = opcode >= OPCODE_CLOSE ? size : headerSize;
+    this._runBytes += size - overhead;
+    this._runOverhead += overhead;
+  }
+
+  /** Ends the socket after handing it the frames still held in the run (end() would drop them). */
+  private _endSocket(): void {
+    const socket = this._socket;
+    if (socket === null) return;
+    if (this._run !== null || slabOwner === this) this._flushRun(socket);
+    socket.end();
+  }
+
+  /** @internal Ends this connection's open slab region: it joins the run, ahead of later frames. */
+  _closeRegion(): void {
+    slabOwner = null;
+    (this._run ??= []).push(slab.subarray(slabStart, slabUsed));
+  }
+
   private _write(data: Buffer | string, cb?: (error?: Error) => void): void {
     const socket = this._socket!;
     this._cork(socket);
-    if (this._run !== null) this._flushRun(socket); // keeps the order of frames
+    if (this._run !== null || slabOwner === this) this._flushRun(socket); // keeps the order of frames
     if (cb === undefined) socket.write(data);
     else socket.write(data, (error?: Error | null) => cb(error ?? undefined));
   }
 
   private _addToRun(message: PreparedMessage): void {
     this._cork(this._socket!);
+    if (slabOwner === this) this._closeRegion();
     (this._run ??= []).push(message.frame);
     this._runBytes += message.payload.length;
     this._runOverhead += message.frame.length - message.payload.length;
   }
 
   private _flushRun(socket: Duplex): void {
+    if (slabOwner === this) this._closeRegion();
     const run = this._run!;
     this._run = null;
     this._runBytes = 0;
@@ -836,11 +892,12 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     this._isCorked = false;
     const socket = this._socket;
     if (socket === null) {
+      if (slabOwner === this) slabOwner = null;
       this._run = null;
       this._runBytes = this._runOverhead = 0;
       return;
     }
-    if (this._run !== null) this._flushRun(socket);
+    if (this._run !== null || slabOwner === this) this._flushRun(socket);
     socket.uncork();
     this._corkedOverhead = 0;
   }
@@ -867,7 +924,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
 
   private _sendClose(payload: Uint8Array): void {
     if (this._closeFrameSent) {
-      if (this._closeFrameReceived && this._isServer) this._socket?.end();
+      if (this._closeFrameReceived && this._isServer) this._endSocket();
       return;
     }
     this._readyState = CLOSING;
@@ -877,7 +934,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     this._ordered(() => {
       this._writeFrame(OPCODE_CLOSE, data, data.length, true, false);
       // RFC 6455 §7.1.1: once both close frames went, the server closes TCP first.
-      if (this._closeFrameReceived && this._isServer) this._socket?.end();
+      if (this._closeFrameReceived && this._isServer) this._endSocket();
     });
     this._armCloseTimer();
   }
@@ -1016,7 +1073,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
       // RFC 6455 §5.5.1: echo the status code; an empty close is answered with an empty one.
       this._sendClose(code === CLOSE_NO_STATUS ? new Uint8Array(0) : buildClosePayload(code));
     } else if (this._isServer) {
-      this._socket?.end();
+      this._endSocket();
     }
     this._armCloseTimer();
   }
@@ -1028,7 +1085,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     if (this.listenerCount('error') > 0) this.emit('error', error);
     if (this._readyState === CLOSED) return;
     if (!this._closeFrameSent) this._sendClose(buildClosePayload(error.closeCode));
-    this._ordered(() => this._socket?.end());
+    this._ordered(() => this._endSocket());
     this._armCloseTimer();
   }
 
@@ -1054,7 +1111,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   _onSocketEnd(): void {
     // The peer closed its side: close ours too (the server may be closing TCP first).
     this._readyState = CLOSING;
-    this._socket?.end();
+    this._endSocket();
   }
 
   /** @internal */
