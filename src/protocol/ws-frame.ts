@@ -70,6 +70,27 @@ function headerLength(secondByte: number): number {
 }
 
 /**
+ * Parser state that most connections never need: a header split across reads, a control frame
+ * in pieces, a message in several pieces, input queued while paused. Made on first need and let
+ * go once nothing is in flight, so an idle connection's parser stays small.
+ */
+class RareState {
+  /** Header bytes split across chunks. */
+  head: Uint8Array | null = null;
+  headLength = 0;
+  /** Bytes gathered so far of a control frame that arrived in pieces. */
+  controlLength = 0;
+  /** Input pushed while paused. */
+  queue: Uint8Array[] | null = null;
+  /** The pieces of a message in more than one (the first included), and their total length. */
+  parts: Uint8Array[] | null = null;
+  partsLength = 0;
+  /** A message in many pieces, merged into one growing buffer. */
+  merged: Uint8Array | null = null;
+  mergedLength = 0;
+}
+
+/**
  * Incremental WebSocket frame parser for one connection.
  *
  * @example
@@ -89,10 +110,7 @@ export class FrameParser {
   private state: number = STATE_HEADER;
   private isPaused = false;
   private inLoop = false;
-  private queue: Uint8Array[] | null = null;
-  // Header bytes split across chunks.
-  private head: Uint8Array | null = null;
-  private headLength = 0;
+  private rare: RareState | null = null;
   // Current frame.
   private fin = false;
   private opcode = 0;
@@ -103,17 +121,13 @@ export class FrameParser {
   private frameRemaining = 0;
   // Current control frame payload.
   private control: Uint8Array | null = null;
-  private controlLength = 0;
   // Current data message.
   private messageOpcode = 0;
   private messageCompressed = false;
   private messageLength = 0;
   private utf8 = UTF8_ACCEPT;
+  /** The message's first piece (most messages have only one). */
   private first: Uint8Array | null = null;
-  private parts: Uint8Array[] | null = null;
-  private partsLength = 0;
-  private merged: Uint8Array | null = null;
-  private mergedLength = 0;
 
   constructor(handler: FrameHandler, options: FrameParserOptions) {
     this.handler = handler;
@@ -138,7 +152,8 @@ export class FrameParser {
   /** Number of bytes queued while paused (the I/O layer should stop reading while this grows). */
   get queuedBytes(): number {
     let total = 0;
-    if (this.queue !== null) for (const chunk of this.queue) total += chunk.length;
+    const queue = this.rare?.queue;
+    if (queue) for (const chunk of queue) total += chunk.length;
     return total;
   }
 
@@ -146,7 +161,7 @@ export class FrameParser {
   push(chunk: Uint8Array): void {
     if (this.state === STATE_STOPPED) return;
     if (this.isPaused) {
-      (this.queue ??= []).push(chunk);
+      (this.more().queue ??= []).push(chunk);
       return;
     }
     this.run(chunk);
@@ -168,14 +183,18 @@ export class FrameParser {
   /** Discards all state and ignores further input. */
   stop(): void {
     this.state = STATE_STOPPED;
-    this.queue = null;
     this.control = null;
     this.resetMessage();
+    this.rare = null;
+  }
+
+  private more(): RareState {
+    return (this.rare ??= new RareState());
   }
 
   private drainQueue(): void {
-    const queue = this.queue;
-    while (queue !== null && queue.length > 0 && !this.isPaused && this.state !== STATE_STOPPED) {
+    let queue: Uint8Array[] | null | undefined;
+    while ((queue = this.rare?.queue) && queue.length > 0 && !this.isPaused && this.state !== STATE_STOPPED) {
       this.run(queue.shift()!);
     }
   }
@@ -203,7 +222,7 @@ export class FrameParser {
         break;
       }
       if (this.isPaused) {
-        if (pos < end && this.state !== STATE_STOPPED) (this.queue ??= []).unshift(chunk.subarray(pos));
+        if (pos < end && this.state !== STATE_STOPPED) (this.more().queue ??= []).unshift(chunk.subarray(pos));
         break;
       }
     }
@@ -211,7 +230,8 @@ export class FrameParser {
   }
 
   private readHeader(chunk: Uint8Array, pos: number, end: number): number {
-    if (this.headLength === 0 && end - pos >= 2) {
+    const rare = this.rare;
+    if ((rare === null || rare.headLength === 0) && end - pos >= 2) {
       const size = headerLength(chunk[pos + 1]!);
       if (end - pos >= size) {
         this.parseHeader(chunk, pos);
@@ -219,14 +239,15 @@ export class FrameParser {
       }
     }
     // The header is split across chunks: gather it in a small scratch buffer.
-    const head = (this.head ??= new Uint8Array(14));
-    let need = this.headLength < 2 ? 2 : headerLength(head[1]!);
-    while (this.headLength < need && pos < end) {
-      head[this.headLength++] = chunk[pos++]!;
-      if (this.headLength === 2) need = headerLength(head[1]!);
+    const r = rare ?? this.more();
+    const head = (r.head ??= new Uint8Array(14));
+    let need = r.headLength < 2 ? 2 : headerLength(head[1]!);
+    while (r.headLength < need && pos < end) {
+      head[r.headLength++] = chunk[pos++]!;
+      if (r.headLength === 2) need = headerLength(head[1]!);
     }
-    if (this.headLength === need) {
-      this.headLength = 0;
+    if (r.headLength === need) {
+      r.headLength = 0;
       this.parseHeader(head, 0);
     }
     return pos;
@@ -275,7 +296,6 @@ export class FrameParser {
         return this.fail('WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', 'invalid close payload length 1');
       }
       this.control = null;
-      this.controlLength = 0;
     } else if (opcode === OPCODE_CONTINUATION) {
       // RFC 6455 §5.4: a continuation needs a message in progress.
       if (this.messageOpcode === 0) return this.fail('WS_ERR_UNEXPECTED_CONTINUATION', 'continuation frame without a message');
@@ -308,13 +328,18 @@ export class FrameParser {
 
   private payload(piece: Uint8Array): void {
     if (this.opcode >= 0x8) {
-      if (this.controlLength === 0 && piece.length === this.frameLength) {
-        this.control = piece;
-      } else {
-        if (this.control === null) this.control = this.alloc(this.frameLength);
-        this.control.set(piece, this.controlLength);
+      let control = this.control;
+      if (control === null && piece.length === this.frameLength) {
+        this.control = piece; // the whole payload in one piece (the usual case)
+        return;
       }
-      this.controlLength += piece.length;
+      const rare = this.more();
+      if (control === null) {
+        control = this.control = this.alloc(this.frameLength);
+        rare.controlLength = 0;
+      }
+      control.set(piece, rare.controlLength);
+      rare.controlLength += piece.length;
       return;
     }
     if (this.messageOpcode === OPCODE_TEXT && !this.messageCompressed && this.validateUtf8) {
@@ -333,7 +358,7 @@ export class FrameParser {
     }
     const data = this.control ?? this.alloc(0);
     this.control = null;
-    this.controlLength = 0;
+    if (this.rare !== null) this.rare.controlLength = 0;
     if (opcode === OPCODE_PING) this.handler.onPing(data);
     else if (opcode === OPCODE_PONG) this.handler.onPong(data);
     else {
@@ -352,8 +377,9 @@ export class FrameParser {
 
   private messageDone(): void {
     let data: Uint8Array;
-    if (this.merged !== null) data = this.merged.subarray(0, this.mergedLength);
-    else if (this.parts !== null) data = concat(this.parts, this.partsLength, this.alloc);
+    const rare = this.rare;
+    if (rare !== null && rare.merged !== null) data = rare.merged.subarray(0, rare.mergedLength);
+    else if (rare !== null && rare.parts !== null) data = concat(rare.parts, rare.partsLength, this.alloc);
     else data = this.first ?? this.alloc(0);
     const isBinary = this.messageOpcode === OPCODE_BINARY;
     const compressed = this.messageCompressed;
@@ -369,27 +395,32 @@ export class FrameParser {
   private addPart(piece: Uint8Array): void {
     const n = piece.length;
     if (n === 0) return;
-    if (this.merged !== null) {
-      this.appendMerged(piece);
+    const rare = this.rare;
+    if (rare !== null && rare.merged !== null) {
+      this.appendMerged(rare, piece);
     } else if (this.first === null) {
       this.first = piece;
-      this.partsLength = n;
     } else {
-      const parts = (this.parts ??= [this.first]);
+      const r = rare ?? this.more();
+      let parts = r.parts;
+      if (parts === null) {
+        parts = r.parts = [this.first];
+        r.partsLength = this.first.length;
+      }
       parts.push(piece);
-      this.partsLength += n;
+      r.partsLength += n;
       if (parts.length > MAX_RETAINED_PARTS) {
         // Many tiny parts would each pin a chunk and an object: merge them into one growing buffer.
-        this.parts = null;
+        r.parts = null;
         this.first = null;
-        for (const part of parts) this.appendMerged(part);
+        for (const part of parts) this.appendMerged(r, part);
       }
     }
   }
 
-  private appendMerged(piece: Uint8Array): void {
-    const needed = this.mergedLength + piece.length;
-    let merged = this.merged;
+  private appendMerged(r: RareState, piece: Uint8Array): void {
+    const needed = r.mergedLength + piece.length;
+    let merged = r.merged;
     if (merged === null || merged.length < needed) {
       // Double what actually arrived, so a message in n pieces costs O(log n) copies and a header
       // alone never buys memory. The cap is the exact length once the final frame has begun; before
@@ -398,11 +429,11 @@ export class FrameParser {
       const cap = this.fin ? this.messageLength : this.maxPayload;
       const capacity = Math.min(cap, Math.max(needed * 2, 4096));
       const grown = this.alloc(capacity);
-      if (merged !== null) grown.set(merged.subarray(0, this.mergedLength));
-      this.merged = merged = grown;
+      if (merged !== null) grown.set(merged.subarray(0, r.mergedLength));
+      r.merged = merged = grown;
     }
-    merged.set(piece, this.mergedLength);
-    this.mergedLength = needed;
+    merged.set(piece, r.mergedLength);
+    r.mergedLength = needed;
   }
 
   private resetMessage(): void {
@@ -411,10 +442,15 @@ export class FrameParser {
     this.messageLength = 0;
     this.utf8 = UTF8_ACCEPT;
     this.first = null;
-    this.parts = null;
-    this.partsLength = 0;
-    this.merged = null;
-    this.mergedLength = 0;
+    const rare = this.rare;
+    if (rare !== null) {
+      rare.parts = null;
+      rare.partsLength = 0;
+      rare.merged = null;
+      rare.mergedLength = 0;
+      // Nothing else in flight: let it go, so a connection that once needed it is small again.
+      if (rare.headLength === 0 && rare.controlLength === 0 && (rare.queue === null || rare.queue.length === 0)) this.rare = null;
+    }
   }
 
   private tooBig(): void {
