@@ -10,6 +10,7 @@
  * complete without it: requests wait only for live nodes.
  */
 import { randomBytes } from 'node:crypto';
+import { PacketType } from '../protocol/socketio.js';
 import { Adapter, type BroadcastFlags, type BroadcastOptions, type Room, type SocketLike, type SocketIOPacket } from '../server/adapter.js';
 import type { Namespace } from '../server/namespace.js';
 import { CodecError } from './codec.js';
@@ -171,6 +172,8 @@ export abstract class ClusterAdapter extends Adapter {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly lastReported = new Map<string, number>();
+  /** The offset of the broadcast {@link localBroadcast} is delivering. */
+  private deliveringOffset: string | undefined;
 
   constructor(
     nsp: Namespace<any, any, any, any>,
@@ -262,9 +265,14 @@ export abstract class ClusterAdapter extends Adapter {
 
   override broadcast(packet: SocketIOPacket, opts: BroadcastOptions): void {
     if (!opts.flags?.local) {
-      void this.publish(this.message(MessageType.BROADCAST, { packet: this.wirePacket(packet), opts: encodeOptions(opts) }));
+      void this.publish(this.broadcastMessage(packet, opts));
     }
     super.broadcast(packet, opts);
+  }
+
+  /** A BROADCAST of `packet` to the sockets `opts` selects, ready to publish. */
+  protected broadcastMessage(packet: SocketIOPacket, opts: BroadcastOptions): ClusterMessage {
+    return this.message(MessageType.BROADCAST, { packet: this.wirePacket(packet), opts: encodeOptions(opts) });
   }
 
   /** The packet as it travels to the other nodes. */
@@ -502,9 +510,34 @@ export abstract class ClusterAdapter extends Adapter {
     }
   }
 
-  /** Delivers a broadcast from another node to this node's sockets. */
-  protected localBroadcast(packet: SocketIOPacket, opts: BroadcastOptions, _offset: string | undefined): void {
-    super.broadcast(packet, opts);
+  /**
+   * Whether a broadcast is kept for connection state recovery: recovery is on, and it is an event
+   * without an ack that is not volatile.
+   */
+  protected isRecoverable(packet: SocketIOPacket, opts: BroadcastOptions): boolean {
+    return !!this.nsp.server._recovery && packet.type === PacketType.EVENT && packet.id === undefined && !opts.flags?.volatile;
+  }
+
+  /**
+   * Delivers a broadcast to this node's sockets: one from another node, or, for transports that
+   * number broadcasts outside this process (a Redis stream, the cluster primary), one of ours once
+   * numbered. `offset` is that number, which {@link appendOffset} adds to the packet.
+   */
+  protected localBroadcast(packet: SocketIOPacket, opts: BroadcastOptions, offset: string | undefined): void {
+    this.deliveringOffset = offset;
+    try {
+      super.broadcast(packet, opts);
+    } finally {
+      this.deliveringOffset = undefined;
+    }
+  }
+
+  /**
+   * For transports whose packet log lives outside this process (`storeForRecovery` calls it): adds
+   * the offset of the broadcast being delivered to the packet, if it is recoverable.
+   */
+  protected appendOffset(packet: SocketIOPacket, opts: BroadcastOptions): void {
+    if (this.deliveringOffset !== undefined && this.isRecoverable(packet, opts)) (packet.data as unknown[]).push(this.deliveringOffset);
   }
 
   private remoteBroadcastWithAck(from: string, requestId: string, packet: SocketIOPacket, opts: BroadcastOptions): void {

@@ -41,10 +41,9 @@ import { randomBytes } from 'node:crypto';
 import type { Namespace } from '../server/namespace.js';
 import { ClusterAdapter, type ClusterAdapterOptions } from './cluster-adapter.js';
 import type { BroadcastOptions, Room, Session, SessionToPersist, SocketIOPacket, SocketId } from '../server/adapter.js';
-import { PacketType } from '../protocol/socketio.js';
 import { CodecError, decodeValue, encodeValue } from './codec.js';
 import { RecoveryStore, type RecordEntry, type RestoredSession, type SessionUpdate } from './cluster-recovery.js';
-import { type ClusterMessage, MessageType, decodeMessage } from './envelope.js';
+import { type ClusterMessage, decodeMessage } from './envelope.js';
 import { ClusterAdapterError } from './errors.js';
 
 /** Options of the node:cluster adapter. */
@@ -389,8 +388,6 @@ export class NodeClusterAdapter extends ClusterAdapter {
   /** Messages to other workers that could not be sent (no IPC channel). */
   droppedMessages = 0;
   private readonly maxRecoveryPackets: number;
-  /** With recovery: the offset of the broadcast being delivered (it is appended to the packet). */
-  private currentOffset: string | undefined;
   /** Connected sockets the primary knows the session of (socket id → pid). */
   private readonly tracked = new Map<SocketId, string>();
   /** Sockets whose rooms changed this tick: their session goes to the primary at its end. */
@@ -449,36 +446,28 @@ export class NodeClusterAdapter extends ClusterAdapter {
 
   override broadcast(packet: SocketIOPacket, opts: BroadcastOptions): void {
     const ttl = this.recoveryTtl;
-    if (ttl === undefined || opts.flags?.local || packet.type !== PacketType.EVENT || packet.id !== undefined || opts.flags?.volatile) {
+    if (ttl === undefined || opts.flags?.local || !this.isRecoverable(packet, opts)) {
       super.broadcast(packet, opts);
       return;
     }
-    const flags: Record<string, unknown> = {};
-    if (opts.flags?.compress !== undefined) flags.compress = opts.flags.compress;
-    const rooms = [...opts.rooms];
-    const except = opts.except ? [...opts.except] : [];
-    const payload = this.encode(this.message(MessageType.BROADCAST, { packet: this.wirePacket(packet), opts: { rooms, except, flags } }));
+    const payload = this.encode(this.broadcastMessage(packet, opts));
     // Unencodable (reported): this worker's clients still get it, without an offset.
     if (!payload) return this.localBroadcast(packet, opts, undefined);
-    const entry: RecordEntry = { nsp: this.nsp.name, rooms, except, payload: payload.toString('base64'), ttl, max: this.maxRecoveryPackets };
+    const entry: RecordEntry = {
+      nsp: this.nsp.name,
+      rooms: [...opts.rooms],
+      except: opts.except ? [...opts.except] : [],
+      payload: payload.toString('base64'),
+      ttl,
+      max: this.maxRecoveryPackets,
+    };
     channel.record(entry, (offset) => this.localBroadcast(packet, opts, offset));
-  }
-
-  protected override localBroadcast(packet: SocketIOPacket, opts: BroadcastOptions, offset: string | undefined): void {
-    this.currentOffset = offset;
-    try {
-      super.localBroadcast(packet, opts, offset);
-    } finally {
-      this.currentOffset = undefined;
-    }
   }
 
   /** Packets are kept by the primary: only their offset is added here. */
   protected override storeForRecovery(packet: SocketIOPacket, opts: BroadcastOptions): void {
-    if (this.recoveryTtl === undefined) return super.storeForRecovery(packet, opts);
-    if (this.currentOffset !== undefined && packet.type === PacketType.EVENT && packet.id === undefined && !opts.flags?.volatile) {
-      (packet.data as unknown[]).push(this.currentOffset);
-    }
+    if (this.recoveryTtl === undefined) super.storeForRecovery(packet, opts);
+    else this.appendOffset(packet, opts);
   }
 
   override addAll(id: SocketId, rooms: Set<Room>): Promise<void> | void {

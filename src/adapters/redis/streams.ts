@@ -243,8 +243,6 @@ function shouldInclude(sessionRooms: Room[], opts: BroadcastOptions): boolean {
 }
 
 export class RedisStreamsAdapter extends ClusterAdapter {
-  /** Offset to append to the packet being delivered locally (the stream entry id). */
-  private currentOffset: string | undefined;
   private readonly watch: ConnectionWatch;
 
   /** @internal use {@link createStreamsAdapter} */
@@ -300,10 +298,6 @@ export class RedisStreamsAdapter extends ClusterAdapter {
     return this.nsp.server._recovery;
   }
 
-  private isRecoverable(packet: SocketIOPacket, opts: BroadcastOptions): boolean {
-    return !!this.recoveryOptions && packet.type === PacketType.EVENT && packet.id === undefined && !opts.flags?.volatile;
-  }
-
   /**
    * With connection state recovery, a broadcast is delivered locally once Redis gave it its entry
    * id (the offset clients report when they reconnect); otherwise at once.
@@ -313,29 +307,12 @@ export class RedisStreamsAdapter extends ClusterAdapter {
       super.broadcast(packet, opts);
       return;
     }
-    void this.publish(this.message(MessageType.BROADCAST, { packet: this.wirePacket(packet), opts: this.wireOptions(opts) })).then(
-      (offset) => this.localBroadcast(packet, opts, offset),
-    );
-  }
-
-  private wireOptions(opts: BroadcastOptions) {
-    const flags: Record<string, unknown> = {};
-    if (opts.flags?.compress !== undefined) flags.compress = opts.flags.compress;
-    return { rooms: [...opts.rooms], except: opts.except ? [...opts.except] : [], flags };
-  }
-
-  protected override localBroadcast(packet: SocketIOPacket, opts: BroadcastOptions, offset: string | undefined): void {
-    this.currentOffset = offset;
-    try {
-      super.localBroadcast(packet, opts, offset);
-    } finally {
-      this.currentOffset = undefined;
-    }
+    void this.publish(this.broadcastMessage(packet, opts)).then((offset) => this.localBroadcast(packet, opts, offset));
   }
 
   /** Packets are kept in the stream, not in memory: only the offset is added here. */
   protected override storeForRecovery(packet: SocketIOPacket, opts: BroadcastOptions): void {
-    if (this.currentOffset !== undefined && this.isRecoverable(packet, opts)) (packet.data as unknown[]).push(this.currentOffset);
+    this.appendOffset(packet, opts);
   }
 
   override async persistSession(session: SessionToPersist): Promise<void> {
