@@ -2,7 +2,7 @@
 // epoll thread, 16 bytes of state per connection) against uWebSockets.js, switchboard, ws and a bare
 // net.Socket server. Not part of `npm test` or `npm run bench`: it needs node-gyp and a C compiler.
 //
-// Usage: node bench/native-spike/run.mjs [--n 10000] [--runs 3] [--only native,uws,switchboard,ws,bare] [--semi-space MB] [--src] [--no-build]
+// Usage: node bench/native-spike/run.mjs [--n 10000] [--runs 3] [--only native,uws,switchboard,ws,bare] [--semi-space MB] [--settle ms] [--src] [--no-build]
 // Each run starts a fresh server child (pinned to CPU 0, fd limit raised to the hard limit), measures
 // its memory after full GCs, opens N idle connections from two load-generator children (CPU 1),
 // measures again, and divides the difference by N. Implementations are interleaved run by run; the
@@ -24,6 +24,7 @@ const value = (name, fallback) => {
 };
 const N = Number(value('n', 10000));
 const RUNS = Number(value('runs', 3));
+const SETTLE_MS = Number(value('settle', 1000)); // idle time between the last connection and the measurement
 if (argv.includes('--src')) process.env.BENCH_FROM_SRC = '1';
 // --semi-space MB: cap V8's young generation (each of its two semi-spaces) in every Node child, to
 // see how much of the RSS per connection is young-generation space grown while connections arrive.
@@ -122,7 +123,7 @@ async function measureIdle(impl) {
       if (Date.now() - t > 60_000) throw new Error('the server did not see every connection');
       await sleep(50);
     }
-    await sleep(1000);
+    await sleep(SETTLE_MS);
     const { mem: after, clients } = await server.rpc({ cmd: 'mem' });
     if (clients !== N) throw new Error(`server holds ${clients} of ${N} clients`);
     const per = (f) => (f(after) - f(before)) / N;
