@@ -125,11 +125,14 @@ await Promise.all([
 ]);
 
 // UglifyJS after esbuild. The core bundles' private members become short public names that avoid
-// every property name of every bundle; the opt-in modules keep theirs (none today).
+// every property name of that bundle, of the opt-in modules and of the shared renaming; the opt-in
+// modules keep theirs (none today).
 const cores = ['switchboard.esm.min.js', 'switchboard.min.js', 'switchboard.msgpack.min.js', 'socket.io.min.js', 'socket.io.msgpack.min.js'];
 const optIns = ['xhr.esm.min.js', 'options.esm.min.js', 'parser.esm.min.js'];
-const taken = new Set(Object.values(mangleCache).filter((name) => typeof name === 'string'));
-for (const file of [...cores, ...optIns]) for (const name of propertyNames(join(outdir, file))) taken.add(name);
-for (const file of [...cores, ...optIns]) {
-  minifyFile(join(outdir, file), { module: file.includes('.esm.'), taken: cores.includes(file) ? taken : undefined });
+const shared = new Set(Object.values(mangleCache).filter((name) => typeof name === 'string'));
+for (const file of optIns) for (const name of propertyNames(join(outdir, file))) shared.add(name);
+for (const file of cores) {
+  const taken = new Set([...shared, ...propertyNames(join(outdir, file))]);
+  minifyFile(join(outdir, file), { module: file.includes('.esm.'), taken });
 }
+for (const file of optIns) minifyFile(join(outdir, file), { module: true });

@@ -6,8 +6,8 @@
 // Before it, class-private members (`#x`) of the core bundles become short public properties:
 // `this.#e` and `this.a` cost the same, but the `#e;` declarations go, and names are reused across
 // classes that share no instances (~50 B gzip -9). Each name avoids every property name and string
-// of every bundle (the opt-in modules and the shared mangle cache included) and the names of its
-// ancestor classes' members. The rewrite keeps every character's column (names padded with spaces,
+// of its bundle, of the opt-in modules and of the shared mangle cache, and the names of its ancestor
+// classes' members. The rewrite keeps every character's column (names padded with spaces,
 // declarations blanked), so esbuild's source map stays exact for the text UglifyJS reads.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';

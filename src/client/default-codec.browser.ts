@@ -34,7 +34,8 @@ function strip(value: any, buffers: Array<Uint8Array | Blob>, blobs: boolean, de
   if (value === null || typeof value != 'object') return value;
   if (depth > 1000) throw tooDeepToEncode();
   if (isBinary(value)) {
-    const blob = typeof Blob == 'function' && value instanceof Blob;
+    // (Every browser the bundle targets has Blob.)
+    const blob = value instanceof Blob;
     if (blob && !blobs) throw new SocketIOEncodeError('BLOB', 'BLOB');
     return { _placeholder: true, num: buffers.push(blob ? value : toBytes(value as ArrayBuffer)) - 1 };
   }

@@ -150,7 +150,7 @@ export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSi
       (opts.addTrailingSlash === false ? '' : '/');
     const query = typeof opts.query === 'string' ? Object.fromEntries(new URLSearchParams(opts.query)) : opts.query;
     for (const key in query) this._query[key] = String(query[key]);
-    this._query.EIO = String(PROTOCOL);
+    this._query.EIO = `${PROTOCOL}`;
     const known = { polling: Polling, websocket: WebSocketTransport } as Record<string, TransportConstructor>;
     this._transports = (opts.transports ?? ['polling', 'websocket'])
       .map((t) => (typeof t === 'string' ? known[t]! : t))
@@ -181,9 +181,9 @@ export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSi
       } catch (err) {
         return this._onError(new TransportError('handshake error', 0, err));
       }
-      const { sid, upgrades, pingInterval, pingTimeout, maxPayload } = open;
-      Object.assign(this, { id: sid, pingInterval, pingTimeout, maxPayload, readyState: 'open' });
-      this.upgrades = upgrades.filter((u) => this.#transportNamed(u));
+      ({ sid: this.id, pingInterval: this.pingInterval, pingTimeout: this.pingTimeout, maxPayload: this.maxPayload } = open);
+      this.readyState = 'open';
+      this.upgrades = open.upgrades.filter((u) => this.#transportNamed(u));
       this.emitReserved('open');
       this.flush();
       if (this.readyState !== 'open') return;

@@ -194,8 +194,9 @@ export function reconstruct(value: unknown, buffers: unknown[]): unknown {
   }
   const obj = value as Record<string, unknown>;
   if (obj._placeholder === true) {
-    const num = obj.num;
-    if (typeof num !== 'number' || !Number.isInteger(num) || num < 0 || num >= buffers.length) {
+    // (Number.isInteger is false for anything but a number.)
+    const num = obj.num as number;
+    if (!Number.isInteger(num) || num < 0 || num >= buffers.length) {
       throw new SocketIODecodeError('INVALID_PLACEHOLDER', DETAILED_ERRORS ? 'attachment placeholder out of range' : 'INVALID_PLACEHOLDER');
     }
     return buffers[num];

@@ -86,7 +86,7 @@ describe('browser bundles', () => {
     }
   });
 
-  test('size budget: at most half of socket.io-client (min+gzip), measured by scripts/bundle-size.mjs', () => {
+  test('size budget: at most half of socket.io-client (min+gzip) and 7,000 B served, measured by scripts/bundle-size.mjs', () => {
     const run = spawnSync(process.execPath, [join(root, 'scripts/bundle-size.mjs'), '--json', '--dir', dir], { encoding: 'utf8' });
     const result = JSON.parse(run.stdout);
     assert.ok(result.socketio.gzip > 10000, 'measured the real socket.io-client bundle');
@@ -94,6 +94,8 @@ describe('browser bundles', () => {
       result.ours.gzip <= result.budget,
       `switchboard.min.js is ${result.ours.gzip} B gzipped, budget ${result.budget} B (socket.io.min.js ${result.socketio.gzip} B)`,
     );
+    assert.equal(result.ceiling, 7000);
+    assert.ok(result.ours.served <= 7000, `served as /switchboard/client.js: ${result.ours.served} B gzip -9, ceiling 7,000 B`);
     assert.equal(run.status, 0);
   });
 });
@@ -140,6 +142,24 @@ describe('createClientBundleHandler', () => {
     const again = await fetchRaw(base + '/switchboard/client.js', { 'if-none-match': etag });
     assert.equal(again.res.statusCode, 304);
     assert.equal(again.body, '');
+  });
+
+  test('the default script as served gzip -9 (Accept-Encoding: gzip): at most 7,000 bytes; the msgpack script too', async () => {
+    const gzipped = (path: string) =>
+      new Promise<{ res: IncomingMessage; length: number }>((resolve, reject) =>
+        get(base + path, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
+          let length = 0;
+          res.on('data', (chunk: Buffer) => (length += chunk.length));
+          res.on('end', () => resolve({ res, length }));
+        }).on('error', reject),
+      );
+    const script = await gzipped('/switchboard/client.js');
+    assert.equal(script.res.headers['content-encoding'], 'gzip');
+    assert.ok(script.length <= 7000, `/switchboard/client.js is ${script.length} B gzipped, ceiling 7,000 B`);
+    const msgpack = await gzipped('/switchboard/client.msgpack.js');
+    assert.equal(msgpack.res.statusCode, 200);
+    assert.equal(msgpack.res.headers.sourcemap, 'client.msgpack.js.map');
+    assert.ok(msgpack.length > script.length, 'the msgpack script carries the msgpack parser');
   });
 
   test('serves the ESM bundle and both source maps; HEAD; 405 for other methods', async () => {
