@@ -76,6 +76,20 @@ type AnyListener = (event: any, ...args: any[]) => void;
 type AckEntry = ((...args: unknown[]) => void) & { fail?: (err: Error) => void };
 type EventMiddleware = (event: unknown[], next: (err?: Error) => void) => void;
 
+/** What most sockets never use or use late, in one object made on first need (smaller idle sockets). */
+interface RareState {
+  pid?: string | undefined;
+  recovered?: boolean;
+  data?: unknown;
+  handshake?: Handshake | undefined;
+  auth?: Record<string, unknown> | undefined;
+  acks?: Map<number, AckEntry> | undefined;
+  recentAcks?: RecentAcks | undefined;
+  fns?: EventMiddleware[] | undefined;
+  anyListeners?: AnyListener[] | undefined;
+  anyOutgoingListeners?: AnyListener[] | undefined;
+}
+
 const NO_FLAGS: BroadcastFlags = Object.freeze({});
 
 /** A 20-character random id (base64url of 15 random bytes). */
@@ -112,22 +126,23 @@ export class Socket<
   /** Public id, also the name of the socket's own room. */
   readonly id: SocketId;
   /** Private session id for connection state recovery (never shared with other clients). */
-  readonly pid: string | undefined;
+  get pid(): string | undefined {
+    return this.rare?.pid;
+  }
   /** Free-form data, shared with other nodes by `fetchSockets()`. */
   get data(): SocketData {
-    return (this._data ??= {} as SocketData);
+    return (this.more().data ??= {}) as SocketData;
   }
   set data(data: SocketData) {
-    this._data = data;
+    this.more().data = data;
   }
-  private _data: SocketData | undefined;
-  // The handshake details are built on first use (most apps never read them) from these.
-  private _handshake: Handshake | undefined;
-  private readonly auth: Record<string, unknown> | undefined;
+  private rare: RareState | undefined;
   private readonly issued: number;
   connected = false;
   /** True when this socket was restored by connection state recovery. */
-  readonly recovered: boolean = false;
+  get recovered(): boolean {
+    return this.rare?.recovered ?? false;
+  }
   /** With recovery: where the adapter's packet log stood when this socket connected (only set then). */
   declare private readonly connectedAt: string | undefined;
 
@@ -139,12 +154,42 @@ export class Socket<
 
   private flags: BroadcastFlags = NO_FLAGS;
   private closed = false;
-  private acks: Map<number, AckEntry> | undefined;
+
+  private more(): RareState {
+    return (this.rare ??= {});
+  }
+  // The rare state read and written as fields; writing undefined makes no object.
+  private get acks(): Map<number, AckEntry> | undefined {
+    return this.rare?.acks;
+  }
+  private set acks(acks: Map<number, AckEntry> | undefined) {
+    if (acks !== undefined || this.rare !== undefined) this.more().acks = acks;
+  }
   /** Created on the first EVENT that asks for an ack; carried over by connection state recovery. */
-  private recentAcks: RecentAcks | undefined;
-  private fns: EventMiddleware[] | undefined;
-  private anyListeners: AnyListener[] | undefined;
-  private anyOutgoingListeners: AnyListener[] | undefined;
+  private get recentAcks(): RecentAcks | undefined {
+    return this.rare?.recentAcks;
+  }
+  private set recentAcks(recentAcks: RecentAcks | undefined) {
+    if (recentAcks !== undefined || this.rare !== undefined) this.more().recentAcks = recentAcks;
+  }
+  private get fns(): EventMiddleware[] | undefined {
+    return this.rare?.fns;
+  }
+  private set fns(fns: EventMiddleware[] | undefined) {
+    if (fns !== undefined || this.rare !== undefined) this.more().fns = fns;
+  }
+  private get anyListeners(): AnyListener[] | undefined {
+    return this.rare?.anyListeners;
+  }
+  private set anyListeners(listeners: AnyListener[] | undefined) {
+    if (listeners !== undefined || this.rare !== undefined) this.more().anyListeners = listeners;
+  }
+  private get anyOutgoingListeners(): AnyListener[] | undefined {
+    return this.rare?.anyOutgoingListeners;
+  }
+  private set anyOutgoingListeners(listeners: AnyListener[] | undefined) {
+    if (listeners !== undefined || this.rare !== undefined) this.more().anyOutgoingListeners = listeners;
+  }
 
   /** @internal */
   constructor(
@@ -158,7 +203,7 @@ export class Socket<
     const recovery = this.server._recovery;
     if (previousSession) {
       this.id = previousSession.sid;
-      this.pid = previousSession.pid;
+      this.more().pid = previousSession.pid;
       void this.join(previousSession.rooms);
       this.data = previousSession.data as SocketData;
       const { recentAcks } = previousSession as Session & { recentAcks?: unknown };
@@ -168,23 +213,25 @@ export class Socket<
       }
       // Missed packets go out before the CONNECT reply; the client buffers them (notes §0.12).
       for (const data of previousSession.missedPackets) this.writePacket({ type: PacketType.EVENT, nsp: nsp.name, data }, NO_FLAGS);
-      this.recovered = true;
+      this.more().recovered = true;
     } else {
       this.id = randomId();
-      this.pid = recovery ? randomId() : undefined;
+      if (recovery) this.more().pid = randomId();
     }
     if (recovery) this.connectedAt = this.adapter.recoveryPosition();
-    this.auth = auth === NO_AUTH ? undefined : auth;
+    // The handshake details are built on first use (most apps never read them) from `auth` and `issued`.
+    if (auth !== NO_AUTH) this.more().auth = auth;
     this.issued = Date.now();
   }
 
   /** Details of the connection: headers, query, address, `auth` payload, time. */
   get handshake(): Handshake {
-    if (this._handshake !== undefined) return this._handshake;
+    const rare = this.more();
+    if (rare.handshake !== undefined) return rare.handshake;
     // An engine session may not hold its request (an app dropped it to save memory, or a
     // transport without one): empty headers and query then, and `secure` as socket.io reports it.
     const req = this.client.request as IncomingMessage | undefined;
-    return (this._handshake = {
+    return (rare.handshake = {
       headers: req?.headers ?? {},
       time: new Date(this.issued).toString(),
       // The engine session computed it once at the handshake (trusted proxies included) and keeps it.
@@ -194,7 +241,7 @@ export class Socket<
       issued: this.issued,
       url: req?.url ?? '',
       query: parseQuery(req?.url),
-      auth: this.auth ?? {},
+      auth: rare.auth ?? {},
     });
   }
 
