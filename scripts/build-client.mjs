@@ -35,8 +35,8 @@ const browserOnly = {
 /**
  * Browser versions of three modules:
  * - src/client/platform.js (Node: node:http + our WebSocket) → platform.browser.ts (fetch + WebSocket);
- * - src/client/default-codec.js → default-codec.browser.ts: the same Socket.IO decoding, written for
- *   size (checked equal by test/client/default-codec-browser.test.ts), ~0.2 kB less gzipped;
+ * - src/client/default-codec.js → default-codec.browser.ts: the same Socket.IO encoding and decoding,
+ *   written for size (checked equal by test/client/default-codec-browser.test.ts), ~0.3 kB less gzipped;
  * - src/protocol/engineio.js → src/client/engineio-browser.ts: the same framing with the browser's
  *   native base64 (checked equal by test/client/engineio-browser.test.ts), ~0.9 kB less gzipped.
  */
