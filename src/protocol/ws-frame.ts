@@ -206,7 +206,11 @@ export class FrameParser {
     while (pos < end) {
       if (this.state === STATE_HEADER) {
         pos = this.readHeader(chunk, pos, end);
-        if (this.state === STATE_PAYLOAD && this.frameRemaining === 0) this.frameDone();
+        if (this.state === STATE_PAYLOAD) {
+          const n = this.frameRemaining;
+          if (n === 0) this.frameDone();
+          else if (n <= end - pos && this.fin && this.opcode === this.messageOpcode) pos = this.wholeMessage(chunk, pos, n);
+        }
       } else if (this.state === STATE_PAYLOAD) {
         const n = Math.min(end - pos, this.frameRemaining);
         const piece = chunk.subarray(pos, pos + n);
@@ -227,6 +231,30 @@ export class FrameParser {
       }
     }
     this.inLoop = false;
+  }
+
+  /**
+   * A message in one frame whose payload lies whole in the chunk (the usual case), delivered
+   * without the piece bookkeeping; the same checks and events as the general path.
+   */
+  private wholeMessage(chunk: Uint8Array, pos: number, n: number): number {
+    const data = chunk.subarray(pos, pos + n);
+    if (this.masked) applyMask(data, this.mask, 0);
+    this.frameRemaining = 0;
+    this.state = STATE_HEADER;
+    const isBinary = this.opcode === OPCODE_BINARY;
+    const compressed = this.messageCompressed;
+    this.messageOpcode = 0;
+    this.messageCompressed = false;
+    this.messageLength = 0;
+    if (this.rare !== null) this.resetMessage();
+    // RFC 6455 §8.1: text must be valid UTF-8 (compressed text is checked once inflated).
+    if (!isBinary && !compressed && this.validateUtf8 && utf8Validate(UTF8_ACCEPT, data, 0, n, this.isUtf8) !== UTF8_ACCEPT) {
+      this.fail('WS_ERR_INVALID_UTF8', 'invalid UTF-8 in text message');
+    } else {
+      this.handler.onMessage(data, isBinary, compressed);
+    }
+    return pos + n;
   }
 
   private readHeader(chunk: Uint8Array, pos: number, end: number): number {
