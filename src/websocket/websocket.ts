@@ -11,6 +11,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import { Blob, isUtf8 } from 'node:buffer';
+import { EventEmitter } from 'node:events';
 import { randomFillSync } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import {
@@ -202,6 +203,11 @@ function joinRun(run: Buffer[]): Buffer {
   lastJoined = Buffer.concat(run);
   return lastJoined;
 }
+
+// EventEmitter's per-instance captureRejections flag, a symbol Node does not export (undefined if
+// a later Node has none: then every message goes through emit()).
+const kCapture = Object.getOwnPropertySymbols(new EventEmitter()).find((s) => s.description === 'kCapture');
+const emitMethod = EventEmitter.prototype.emit;
 
 /** A message framed once, to be written to many connections with {@link WebSocket.sendPrepared}. */
 export interface PreparedMessage {
@@ -1031,7 +1037,15 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
 
   private _emitMessage(data: Buffer, isBinary: boolean): void {
     if (this._readyState !== OPEN && this._readyState !== CLOSING) return;
-    this.emit('message', isBinary ? this._binaryData(data) : data, isBinary);
+    const value = isBinary ? this._binaryData(data) : data;
+    // One listener (the usual case) is called as emit() would call it, without emit()'s generic
+    // lookup and argument array; emit() itself when it is overridden or watches returned promises.
+    const listener = (this as unknown as { _events: Record<string, unknown> })._events.message;
+    if (typeof listener === 'function' && this.emit === emitMethod && kCapture !== undefined && (this as unknown as Record<symbol, unknown>)[kCapture] !== true) {
+      listener.call(this, value, isBinary);
+    } else {
+      this.emit('message', value, isBinary);
+    }
   }
 
   private _binaryData(data: Buffer): MessageData {
