@@ -352,7 +352,8 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   private _closeCode = CLOSE_ABNORMAL;
   private _closeReason: Buffer = EMPTY;
   private _closeDeadline: Deadline | null = null;
-  private _isCorked = false;
+  /** 0: nothing pending; 1: output waits in the run until uncork; 2: and the socket is corked. */
+  private _corkState = 0;
   /** Prepared frames written this tick, not yet handed to the socket (see `joinRun`). */
   private _run: Buffer[] | null = null;
   private _runBytes = 0;
@@ -668,7 +669,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
       if (this._isServer) {
         if (cb === undefined) this._addToRun(message);
         else {
-          this._cork(this._socket!);
+          this._cork();
           this._corkedOverhead += message.frame.length - message.payload.length;
           this._write(message.frame, cb);
         }
@@ -793,7 +794,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     }
     const mask = this._isServer ? undefined : nextMask();
     const headerSize = frameHeaderLength(length, mask !== undefined);
-    this._cork(socket);
+    this._cork();
     if (mask === undefined && cb === undefined && opcode !== OPCODE_CLOSE && headerSize + length <= SLAB_FRAME_MAX) {
       this._writeToSlab(opcode, payload, length, headerSize, fin, rsv1);
       return;
@@ -854,14 +855,19 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
 
   private _write(data: Buffer | string, cb?: (error?: Error) => void): void {
     const socket = this._socket!;
-    this._cork(socket);
+    this._cork();
+    if (this._corkState === 1) {
+      // Writes that bypass the run are gathered by the socket's own cork until this one uncorks.
+      socket.cork();
+      this._corkState = 2;
+    }
     if (this._run !== null || slabOwner === this) this._flushRun(socket); // keeps the order of frames
     if (cb === undefined) socket.write(data);
     else socket.write(data, (error?: Error | null) => cb(error ?? undefined));
   }
 
   private _addToRun(message: PreparedMessage): void {
-    this._cork(this._socket!);
+    this._cork();
     if (slabOwner === this) this._closeRegion();
     (this._run ??= []).push(message.frame);
     this._runBytes += message.payload.length;
@@ -878,11 +884,15 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     socket.write(run.length === 1 ? run[0]! : joinRun(run));
   }
 
-  /** Corks the socket on the first write of a tick; it is uncorked on the next tick (or when the read being handled is done). */
-  private _cork(socket: Duplex): void {
-    if (this._isCorked) return;
-    this._isCorked = true;
-    socket.cork();
+  /**
+   * Holds this connection's output from its first write of a tick until the next tick (or until the
+   * read being handled is done). Frames wait in the run; the socket itself is corked only when
+   * something is written to it directly (see `_write`), so a batch that is all run leaves in one
+   * plain write.
+   */
+  private _cork(): void {
+    if (this._corkState !== 0) return;
+    this._corkState = 1;
     if (this !== receiving) {
       corked.push(this);
       if (!flushScheduled) {
@@ -894,8 +904,9 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
 
   /** @internal */
   _uncork(): void {
-    if (!this._isCorked) return;
-    this._isCorked = false;
+    const state = this._corkState;
+    if (state === 0) return;
+    this._corkState = 0;
     const socket = this._socket;
     if (socket === null) {
       if (slabOwner === this) slabOwner = null;
@@ -904,7 +915,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
       return;
     }
     if (this._run !== null || slabOwner === this) this._flushRun(socket);
-    socket.uncork();
+    if (state === 2) socket.uncork();
     this._corkedOverhead = 0;
   }
 
