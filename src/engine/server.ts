@@ -17,6 +17,7 @@ import { runMiddlewares, upgradeResponse, type EngineMiddleware, type UpgradeRes
 import { DelayQueue } from './timers.js';
 import { routedSessionId, SessionForwarder, type SessionRouter } from './session-router.js';
 import { PollingTransport, WebSocketTransport, type PollingContext } from './transports.js';
+import { trackListeners, WATCH_FLUSH } from './watched-events.js';
 import { createWebSocketServer, type EngineWebSocket, type EngineWebSocketServer, type UpgradeLink } from './ws-server.js';
 
 export type TransportName = 'polling' | 'websocket';
@@ -278,9 +279,12 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     if (this.listenerCount('drain') > 0) this.emit('drain', socket);
   }
 
-  /** @internal whether anyone listens for the server's `flush` or `drain`. */
+  /** @internal `WATCH_FLUSH` once anyone listened for the server's `flush` or `drain` (see trackListeners). */
+  watched = 0;
+
+  /** @internal whether anyone listens (or listened) for the server's `flush` or `drain`. */
   get watchesFlush(): boolean {
-    return this.listenerCount('flush') > 0 || this.listenerCount('drain') > 0;
+    return this.watched !== 0;
   }
 
   get maxBufferedBytes(): number {
@@ -677,6 +681,8 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     session.startProbe(transport);
   }
 }
+
+trackListeners(EngineServer.prototype, { flush: WATCH_FLUSH, drain: WATCH_FLUSH });
 
 const kClientAddress = Symbol('switchboard.clientAddress');
 type AddressedRequest = IncomingMessage & { [kClientAddress]?: string };

@@ -9,6 +9,7 @@ import { withTypeByte } from '../protocol/engineio-v3.js';
 import { TimerEntry, type DelayQueue } from './timers.js';
 import type { PollingTransport, Transport, WebSocketTransport } from './transports.js';
 import { preEncodedFrame, prepareFrame, type PreparedFrame } from './ws-server.js';
+import { trackListeners, WATCH_FLUSH, WATCH_PACKET, WATCH_PACKET_CREATE } from './watched-events.js';
 import { useFastListenerTable } from '../websocket/listener-table.js';
 
 /**
@@ -186,6 +187,8 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
   private closePending = false;
   /** @internal queued in {@link flushQueue} for the current microtask. */
   flushScheduled = false;
+  /** @internal `WATCH_*` bits of the events someone listened for (see trackListeners). */
+  watched = 0;
 
   /** @internal */
   constructor(
@@ -242,7 +245,7 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
 
   /** Whether anyone listens for `flush` / `drain` here or on the server (else nothing is built for them). */
   private get watchesFlush(): boolean {
-    return this.listenerCount('flush') > 0 || this.listenerCount('drain') > 0 || this.context.watchesFlush;
+    return (this.watched & WATCH_FLUSH) !== 0 || this.context.watchesFlush;
   }
 
   private flushing(packets: OutPacket[]): void {
@@ -261,9 +264,10 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
     this.announce('message', packet.data, options?.compress, packet);
     if (this.writeBuffer === null && this.transport.name === 'websocket') {
       // Written at once: for `flush`/`drain` listeners this is a flush of one packet.
-      if (this.watchesFlush) this.flushing([{ type: 'message', prepared: packet, compress: options?.compress, cb }]);
+      const watched = this.watchesFlush;
+      if (watched) this.flushing([{ type: 'message', prepared: packet, compress: options?.compress, cb }]);
       this.transport.writePrepared(packet, cb);
-      if (this.watchesFlush) this.drained();
+      if (watched) this.drained();
     } else {
       this.buffer({ type: 'message', prepared: packet, cb }, packet.byteLength);
     }
@@ -306,9 +310,10 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
     if (!this.admit(size)) return;
     this.announce(type, data, compress);
     if (this.writeBuffer === null && this.transport.name === 'websocket') {
-      if (this.watchesFlush) this.flushing([{ type, data, compress, cb }]);
+      const watched = this.watchesFlush;
+      if (watched) this.flushing([{ type, data, compress, cb }]);
       this.transport.write(type, data, compress, cb);
-      if (this.watchesFlush) this.drained();
+      if (watched) this.drained();
     } else {
       this.buffer({ type, data, compress, cb }, size);
     }
@@ -316,7 +321,7 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
   }
 
   private announce(type: PacketType, data: string | Uint8Array | undefined, compress?: boolean, prepared?: PreparedPacket): void {
-    if (this.listenerCount('packetCreate') > 0) {
+    if ((this.watched & WATCH_PACKET_CREATE) !== 0 && this.listenerCount('packetCreate') > 0) {
       const options: CreatedPacket['options'] = { compress: compress !== false };
       if (prepared && typeof data === 'string') options.wsPreEncodedFrame = [prepared.wsFrame().frame];
       this.emit('packetCreate', (data === undefined ? { type, options } : { type, data, options }) as CreatedPacket);
@@ -390,7 +395,7 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
       return;
     }
     if (this.readyState !== 'open') return;
-    if (this.listenerCount('packet') > 0) this.emit('packet', packet);
+    if ((this.watched & WATCH_PACKET) !== 0 && this.listenerCount('packet') > 0) this.emit('packet', packet);
     switch (packet.type) {
       case 'message':
         this.emit('message', typeof packet.data === 'string' ? packet.data : toBuffer(packet.data));
@@ -512,3 +517,5 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
     this.emit('close', reason, description);
   }
 }
+
+trackListeners(EngineSocket.prototype, { flush: WATCH_FLUSH, drain: WATCH_FLUSH, packetCreate: WATCH_PACKET_CREATE, packet: WATCH_PACKET });
