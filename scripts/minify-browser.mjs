@@ -122,7 +122,9 @@ export function minifyFile(file, { module, taken }) {
     toplevel: true,
     // pure_getters: reading a property of ours has no side effect (the `volatile` getter is only read
     // to be used). No `unsafe`: it would turn String(x) into '' + x, which differs for some objects.
-    compress: { passes: 3, pure_getters: true },
+    // No `unsafe_comps` either: it turns `!(a <= b)` into `a > b`, which differs for NaN. hoist_funs
+    // moves function declarations to the top of their scope, where JavaScript hoists them anyway.
+    compress: { passes: 3, pure_getters: true, hoist_funs: true },
     sourceMap: { content: readFileSync(file + '.map', 'utf8'), url: basename(file) + '.map', includeSources: true },
   });
   if (result.error) throw result.error;

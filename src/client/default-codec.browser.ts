@@ -15,7 +15,6 @@ import {
   SocketIODecodeError,
   SocketIOEncodeError,
   toBytes,
-  tooDeepToEncode,
   type DecoderOptions,
   type EncodedPacket,
   type Packet,
@@ -32,7 +31,7 @@ type Parts = [string, ...Array<Uint8Array | Blob>];
  */
 function strip(value: any, buffers: Array<Uint8Array | Blob>, blobs: boolean, depth: number): unknown {
   if (value === null || typeof value != 'object') return value;
-  if (depth > 1000) throw tooDeepToEncode();
+  if (depth > 1000) throw new SocketIOEncodeError('TOO_DEEP', 'TOO_DEEP');
   if (isBinary(value)) {
     // (Every browser the bundle targets has Blob.)
     const blob = value instanceof Blob;

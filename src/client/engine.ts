@@ -171,7 +171,7 @@ export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSi
   _onPacket(packet: IncomingPacket): void {
     if (this.readyState === 'closed') return;
     this.#lastSeen = Date.now();
-    this.emitReserved('packet', packet);
+    this._emit('packet', packet);
     const { type, data } = packet;
     if (type === 'open') {
       if (this.id) return; // one handshake per connection, whatever the server sends
@@ -184,7 +184,7 @@ export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSi
       ({ sid: this.id, pingInterval: this.pingInterval, pingTimeout: this.pingTimeout, maxPayload: this.maxPayload } = open);
       this.readyState = 'open';
       this.upgrades = open.upgrades.filter((u) => this.#transportNamed(u));
-      this.emitReserved('open');
+      this._emit('open');
       this.flush();
       if (this.readyState !== 'open') return;
       this.#armHeartbeat();
@@ -194,8 +194,8 @@ export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSi
     } else if (type === 'ping') {
       // Engine.IO v4 "heartbeat": the server pings, the client answers.
       this.#push('pong');
-      this.emitReserved('ping');
-    } else if (type === 'message') this.emitReserved('message', data);
+      this._emit('ping');
+    } else if (type === 'message') this._emit('message', data);
     else if (type === 'close') this._onClose();
   }
 
@@ -242,7 +242,7 @@ export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSi
         this.upgrading = false;
         this.flush();
       }
-      this.emitReserved('upgradeError', new TransportError('probe error'));
+      this._emit('upgradeError', new TransportError('probe error'));
     };
     this.on('close', fail);
     let probe: Transport | undefined = new transport({
@@ -250,7 +250,7 @@ export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSi
       _onPacket: ({ type, data }) => {
         if (type !== 'pong' || data !== 'probe') return fail();
         this.upgrading = true;
-        this.emitReserved('upgrading', probe!);
+        this._emit('upgrading', probe!);
         (this.transport as Polling).pause(() => {
           const next = probe;
           if (!next || this.readyState === 'closed') return;
@@ -259,7 +259,7 @@ export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSi
           next._sink = this;
           this.transport = next;
           next.send([{ type: 'upgrade' }]);
-          this.emitReserved('upgrade', next);
+          this._emit('upgrade', next);
           this.upgrading = false;
           this.flush();
         });
@@ -279,7 +279,7 @@ export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSi
   #push(type: OutgoingPacket['type'], data?: string | Uint8Array, compress?: boolean): void {
     if (this.readyState === 'closing' || this.readyState === 'closed') return;
     const packet = { type, data, options: { compress: compress !== false } } as OutgoingPacket;
-    this.emitReserved('packetCreate', packet);
+    this._emit('packetCreate', packet);
     this.writeBuffer.push(packet);
     this.flush();
   }
@@ -305,7 +305,7 @@ export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSi
     this.writeBuffer.splice(0, this.#sentCount);
     this.#sentCount = 0;
     if (this.writeBuffer.length) this.flush();
-    else this.emitReserved('drain');
+    else this._emit('drain');
   }
 
   /** Closes the connection once queued packets are written (reason `forced close`). */
@@ -328,7 +328,7 @@ export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSi
       this._transports.shift();
       return this.#open();
     }
-    this.emitReserved('error', err);
+    this._emit('error', err);
     this.#onClose('transport error', err);
   }
 
@@ -346,6 +346,6 @@ export class Engine extends Emitter<{}, {}, EngineEvents> implements TransportSi
     this.id = null;
     this.writeBuffer = [];
     this.#sentCount = 0;
-    this.emitReserved('close', reason, description);
+    this._emit('close', reason, description);
   }
 }

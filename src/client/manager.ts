@@ -120,7 +120,7 @@ export class Manager<
     const fail = (err: Error) => {
       this.#cleanup();
       this._readyState = 'closed';
-      this.emitReserved('error', err);
+      this._emit('error', err);
       if (callback) callback(err);
       // First connection failed: start the reconnection loop unless already in it.
       else if (!this._reconnecting && this.backoff.attempts === 0) this.#reconnect();
@@ -128,11 +128,11 @@ export class Manager<
     const unsubscribeOpen = on(engine, 'open', () => {
       this.#cleanup();
       this._readyState = 'open';
-      this.emitReserved('open');
+      this._emit('open');
       this.#subs.push(
-        on(engine, 'ping', () => this.emitReserved('ping')),
+        on(engine, 'ping', () => this._emit('ping')),
         on(engine, 'message', (data) => this.#onData(data)),
-        on(engine, 'error', (err) => this.emitReserved('error', err)),
+        on(engine, 'error', (err) => this._emit('error', err)),
         on(engine, 'close', (reason, description) => this.#onClose(reason, description)),
       );
       callback?.();
@@ -165,7 +165,7 @@ export class Manager<
       // Only the decoder runs here, and it only throws SocketIODecodeError.
       return this.#onClose('parse error', err);
     }
-    if (packet) this.emitReserved('packet', packet);
+    if (packet) this._emit('packet', packet);
   }
 
   /** @internal Encodes and writes a packet (Blob data is read first, keeping packet order). */
@@ -183,7 +183,7 @@ export class Manager<
     }
     const chain: Promise<void> = (this.#blobChain ?? Promise.resolve())
       .then(() => encodePacketAsync(packet))
-      .then(write, (err) => void this.emitReserved('error', err))
+      .then(write, (err) => void this._emit('error', err))
       .finally(() => {
         if (this.#blobChain === chain) this.#blobChain = undefined;
       });
@@ -220,7 +220,7 @@ export class Manager<
     this.engine?.close();
     this.backoff.reset();
     this._readyState = 'closed';
-    this.emitReserved('close', reason, description);
+    this._emit('close', reason, description);
     if (!this.#skipReconnect) this.#reconnect();
   }
 
@@ -228,23 +228,23 @@ export class Manager<
     if (this._reconnecting || this.#skipReconnect || this.reconnection() === false) return;
     if (this.backoff.attempts >= this.reconnectionAttempts()) {
       this.backoff.reset();
-      this.emitReserved('reconnect_failed');
+      this._emit('reconnect_failed');
       return;
     }
     this._reconnecting = true;
     this.#timer(() => {
       if (this.reconnection() === false) return void (this._reconnecting = false);
-      this.emitReserved('reconnect_attempt', this.backoff.attempts);
+      this._emit('reconnect_attempt', this.backoff.attempts);
       if (this.#skipReconnect) return; // a listener may have closed the manager
       this.open((err) => {
         const attempts = this.backoff.attempts;
         this._reconnecting = false;
         if (err) {
           this.#reconnect();
-          this.emitReserved('reconnect_error', err);
+          this._emit('reconnect_error', err);
         } else {
           this.backoff.reset();
-          this.emitReserved('reconnect', attempts);
+          this._emit('reconnect', attempts);
         }
       });
     }, this.backoff.duration());

@@ -170,7 +170,7 @@ export class Socket<
         on(io, 'open', () => this.#onOpen()),
         on(io, 'packet', (packet: Packet) => this.#onPacket(packet)),
         on(io, 'error', (err: Error) => {
-          if (!this.connected) this.emitReserved('connect_error', err);
+          if (!this.connected) this._emit('connect_error', err);
         }),
         on(io, 'close', (reason: DisconnectReason, description?: unknown) => this.#onClose(reason, description)),
       ];
@@ -320,7 +320,7 @@ export class Socket<
     switch (packet.type) {
       case PacketType.CONNECT:
         if (data && typeof data.sid === 'string') this.#onConnect(data.sid, typeof data.pid === 'string' ? data.pid : undefined);
-        else this.emitReserved('connect_error', new Error('bad CONNECT reply'));
+        else this._emit('connect_error', new Error('bad CONNECT reply'));
         return;
       case PacketType.EVENT:
       case PacketType.BINARY_EVENT: {
@@ -341,13 +341,13 @@ export class Socket<
       case PacketType.CONNECT_ERROR:
         this.#destroy();
         // Socket.IO v5: `{message, data}`; older servers send a string.
-        this.emitReserved('connect_error', Object.assign(new Error(data.message ?? data), { data: data.data }));
+        this._emit('connect_error', Object.assign(new Error(data.message ?? data), { data: data.data }));
     }
   }
 
   #emitEvent(args: unknown[]): void {
     for (const listener of this.anyIn.slice()) listener.apply(this, args as [string]);
-    (this.emitReserved as (...all: unknown[]) => this)(...args);
+    (this._emit as (...all: unknown[]) => this)(...args);
     // Connection state recovery: the server appends the packet's offset as last argument.
     const last = args[args.length - 1];
     if (this.#pid && typeof last === 'string') this.#lastOffset = last;
@@ -372,7 +372,7 @@ export class Socket<
     const buffered = this.sendBuffer;
     this.sendBuffer = [];
     for (const packet of buffered) this.#send(packet);
-    this.emitReserved('connect');
+    this._emit('connect');
     this.#drainQueue();
   }
 
@@ -384,7 +384,7 @@ export class Socket<
     for (const [id, settle] of this.#acks) {
       if (!this.sendBuffer.some((packet) => packet.id === id)) settle(new Error('socket has been disconnected'), [], true);
     }
-    if (wasConnected) this.emitReserved('disconnect', reason, description);
+    if (wasConnected) this._emit('disconnect', reason, description);
   }
 
   #destroy(): void {
