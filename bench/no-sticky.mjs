@@ -4,6 +4,7 @@
 //   client address; the clients connect from different loopback addresses so they spread), no router;
 // - switchboard, no sticky: nginx round-robin, every request to the next node, and the session
 //   router passing requests on to the session's owner over HTTP (2 in 3 of them take an extra hop);
+// - socket.io 4 with @socket.io/redis-adapter, sticky: the same ip_hash nginx (socket.io's usual setup);
 // - socket.io 4 + @socket.io/cluster-engine (RedisEngine), no sticky: the same round-robin nginx;
 //   a node that receives a request for another node's session asks every node over Redis pub/sub
 //   who owns it, then carries the request's packets to the owner (and the answer back) over Redis.
@@ -49,12 +50,13 @@ if (!nginxBinary()) {
 const SETUPS = [
   { name: 'switchboard, sticky (ip_hash)', impl: 'switchboard', sticky: true },
   { name: 'switchboard, round-robin + session router', impl: 'switchboard', sticky: false },
+  { name: 'socket.io, sticky (ip_hash)', impl: 'socket.io', sticky: true },
   { name: 'socket.io + cluster-engine, round-robin', impl: 'socket.io', sticky: false },
 ];
 
 /** Why a setup cannot run here, or undefined. */
 async function missing(setup) {
-  if (setup.impl !== 'socket.io') return undefined;
+  if (setup.impl !== 'socket.io' || setup.sticky) return undefined;
   try {
     await import('@socket.io/cluster-engine');
     return undefined;
