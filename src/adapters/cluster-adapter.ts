@@ -63,26 +63,31 @@ interface PendingBroadcastAck {
   timer: NodeJS.Timeout;
 }
 
-function encodeOptions(opts: BroadcastOptions): WireOptions {
+/** The broadcast flags that travel to other nodes: only those that are set. */
+export function wireFlags(given: BroadcastFlags | undefined): BroadcastFlags {
   const flags: BroadcastFlags = {};
-  if (opts.flags?.volatile) flags.volatile = true;
-  if (opts.flags?.compress !== undefined) flags.compress = opts.flags.compress;
-  if (opts.flags?.timeout !== undefined) flags.timeout = opts.flags.timeout;
-  return { rooms: [...opts.rooms], except: opts.except ? [...opts.except] : [], flags };
+  if (given?.volatile) flags.volatile = true;
+  if (given?.compress !== undefined) flags.compress = given.compress;
+  if (given?.timeout !== undefined) flags.timeout = given.timeout;
+  return flags;
+}
+
+/** Broadcast flags as another node sent them; a flag of the wrong type counts as unset. */
+export function readFlags(flags: Record<string, unknown>): BroadcastFlags {
+  return {
+    volatile: flags.volatile === true,
+    compress: typeof flags.compress === 'boolean' ? flags.compress : undefined,
+    timeout: typeof flags.timeout === 'number' ? flags.timeout : undefined,
+  };
+}
+
+function encodeOptions(opts: BroadcastOptions): WireOptions {
+  return { rooms: [...opts.rooms], except: opts.except ? [...opts.except] : [], flags: wireFlags(opts.flags) };
 }
 
 function decodeOptions(wire: unknown): BroadcastOptions {
   const w = asRecord(wire);
-  const flags = asRecord(w.flags);
-  return {
-    rooms: new Set(stringArray(w.rooms)),
-    except: new Set(stringArray(w.except)),
-    flags: {
-      volatile: flags.volatile === true,
-      compress: typeof flags.compress === 'boolean' ? flags.compress : undefined,
-      timeout: typeof flags.timeout === 'number' ? flags.timeout : undefined,
-    },
-  };
+  return { rooms: new Set(stringArray(w.rooms)), except: new Set(stringArray(w.except)), flags: readFlags(asRecord(w.flags)) };
 }
 
 function asRecord(v: unknown): Record<string, any> {

@@ -24,10 +24,10 @@
  * ```
  */
 import { randomBytes } from 'node:crypto';
-import { Adapter, type BroadcastFlags, type BroadcastOptions, type Room, type SocketIOPacket, type SocketLike } from '../../server/adapter.js';
+import { Adapter, type BroadcastOptions, type Room, type SocketIOPacket, type SocketLike } from '../../server/adapter.js';
 import type { Namespace } from '../../server/namespace.js';
 import { PacketType, safeJsonParse } from '../../protocol/socketio.js';
-import { type Settle, awaitAnswers, expireRemoteAcks, reportThrottled } from '../cluster-adapter.js';
+import { type Settle, awaitAnswers, expireRemoteAcks, readFlags, reportThrottled, wireFlags } from '../cluster-adapter.js';
 import { CodecError } from '../codec.js';
 import { RedisAdapterError, toAdapterError } from './errors.js';
 import { packValue, unpackValue } from './msgpack.js';
@@ -84,27 +84,17 @@ function stringList(v: unknown): string[] {
 /** Rooms and except lists as they travel; flags only where socket.io sends them (broadcasts). */
 function wireOptions(opts: BroadcastOptions, withFlags: boolean): Message {
   const wire: Message = { rooms: [...opts.rooms], except: opts.except ? [...opts.except] : [] };
-  if (withFlags) {
-    const flags: BroadcastFlags = {};
-    if (opts.flags?.volatile) flags.volatile = true;
-    if (opts.flags?.compress !== undefined) flags.compress = opts.flags.compress;
-    if (opts.flags?.timeout !== undefined) flags.timeout = opts.flags.timeout;
-    wire.flags = flags;
-  }
+  if (withFlags) wire.flags = wireFlags(opts.flags);
   return wire;
 }
 
+/** Lenient where decodeOptions is strict: socket.io nodes omit what they do not use. */
 function readOptions(v: unknown): BroadcastOptions {
   const wire = isRecord(v) ? v : {};
-  const flags = isRecord(wire.flags) ? wire.flags : {};
   return {
     rooms: new Set(stringList(wire.rooms)),
     except: new Set(stringList(wire.except)),
-    flags: {
-      volatile: flags.volatile === true,
-      compress: typeof flags.compress === 'boolean' ? flags.compress : undefined,
-      timeout: typeof flags.timeout === 'number' ? flags.timeout : undefined,
-    },
+    flags: readFlags(isRecord(wire.flags) ? wire.flags : {}),
   };
 }
 
