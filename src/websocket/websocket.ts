@@ -843,7 +843,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   private _endSocket(): void {
     const socket = this._socket;
     if (socket === null) return;
-    if (this._run !== null || slabOwner === this) this._flushRun(socket);
+    this._flushRun(socket);
     socket.end();
   }
 
@@ -861,7 +861,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
       socket.cork();
       this._corkState = 2;
     }
-    if (this._run !== null || slabOwner === this) this._flushRun(socket); // keeps the order of frames
+    this._flushRun(socket); // keeps the order of frames
     if (cb === undefined) socket.write(data);
     else socket.write(data, (error?: Error | null) => cb(error ?? undefined));
   }
@@ -874,9 +874,11 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     this._runOverhead += message.frame.length - message.payload.length;
   }
 
+  /** Hands the socket what waits in the run, this connection's open slab region included, if anything. */
   private _flushRun(socket: Duplex): void {
     if (slabOwner === this) this._closeRegion();
-    const run = this._run!;
+    const run = this._run;
+    if (run === null) return;
     this._run = null;
     this._runBytes = 0;
     this._corkedOverhead += this._runOverhead;
@@ -914,7 +916,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
       this._runBytes = this._runOverhead = 0;
       return;
     }
-    if (this._run !== null || slabOwner === this) this._flushRun(socket);
+    this._flushRun(socket);
     if (state === 2) socket.uncork();
     this._corkedOverhead = 0;
   }
