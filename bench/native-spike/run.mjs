@@ -2,7 +2,7 @@
 // epoll thread, 16 bytes of state per connection) against uWebSockets.js, switchboard, ws and a bare
 // net.Socket server. Not part of `npm test` or `npm run bench`: it needs node-gyp and a C compiler.
 //
-// Usage: node bench/native-spike/run.mjs [--n 10000] [--runs 3] [--only native,uws,switchboard,ws,bare] [--semi-space MB] [--settle ms] [--src] [--no-build]
+// Usage: node bench/native-spike/run.mjs [--n 10000] [--runs 3] [--only native,uws,switchboard,ws,bare,handle,net] [--semi-space MB] [--settle ms] [--src] [--no-build]
 // Each run starts a fresh server child (pinned to CPU 0, fd limit raised to the hard limit), measures
 // its memory after full GCs, opens N idle connections from two load-generator children (CPU 1),
 // measures again, and divides the difference by N. Implementations are interleaved run by run; the
@@ -37,8 +37,12 @@ const LABELS = {
   switchboard: 'switchboard/websocket',
   ws: 'ws 8',
   bare: 'bare net.Socket (shared listeners, no other object)',
+  handle: 'our protocol core on the TCP handle (bench/handle-spike)',
+  net: 'raw net echo baseline (bench/lib/server-ws.mjs --impl net)',
 };
-let impls = (value('only', null)?.split(',') ?? Object.keys(LABELS)).filter((i) => LABELS[i]);
+// handle and net only when asked for (--only), as bench/handle-spike/run.sh does.
+const DEFAULT_IMPLS = ['native', 'uws', 'switchboard', 'ws', 'bare'];
+let impls = (value('only', null)?.split(',') ?? DEFAULT_IMPLS).filter((i) => LABELS[i]);
 const notes = [];
 
 // node-gyp: on PATH, or the copy bundled with npm next to this node.

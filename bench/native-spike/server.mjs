@@ -3,6 +3,7 @@
 //   --impl bare    the least a Node server can hold an idle WebSocket with: a net.Socket whose
 //                  listeners are shared by every connection, the handshake answered from the first
 //                  chunk, no per-connection JavaScript object besides the socket
+//   --impl handle  the WebSocket echo server on libuv's TCP handle of bench/handle-spike
 //   any other      the WebSocket server of bench/ws.mjs (uws, switchboard, ws, net)
 import net from 'node:net';
 import { once } from 'node:events';
@@ -56,6 +57,10 @@ if (impl === 'native') {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   serveControl(server.address().port, () => clients);
+} else if (impl === 'handle') {
+  const { listenEcho } = await import('../handle-spike/transport.mjs');
+  const { port, clients } = listenEcho('127.0.0.1');
+  serveControl(port, clients);
 } else {
   await import('../lib/server-ws.mjs');
 }

@@ -1,6 +1,6 @@
 // Instructions per message of one WebSocket server (bench/lib/server-ws.mjs) under callgrind, driven
 // by the C load generator: a CPU cost that other work on the machine does not disturb.
-// Usage: node bench/tools/instructions.mjs --impl switchboard|ws|uws|net [--mode echo|broadcast]
+// Usage: node bench/tools/instructions.mjs --impl switchboard|ws|uws|net|handle [--mode echo|broadcast]
 //          [--conns 100] [--window 4] [--size 32] [--warmup N] [--messages N] [--src]
 // The server runs under `valgrind --tool=callgrind`; after a warm-up of N messages (so the JIT has
 // optimised the hot path) its counters are zeroed, then dumped once the generator has counted
@@ -26,7 +26,8 @@ const warmup = Number(value('warmup', 20_000));
 const messages = Number(value('messages', 30_000));
 
 const dir = mkdtempSync(join(tmpdir(), 'sb-callgrind-'));
-const script = fileURLToPath(new URL('../lib/server-ws.mjs', import.meta.url));
+// --impl handle: the TCP-handle transport spike of bench/handle-spike (echo only).
+const script = fileURLToPath(new URL(impl === 'handle' ? '../handle-spike/server.mjs' : '../lib/server-ws.mjs', import.meta.url));
 const nodeArgs = argv.includes('--src') ? ['--import', import.meta.resolve('tsx')] : [];
 const env = argv.includes('--src') ? { ...process.env, BENCH_FROM_SRC: '1' } : process.env;
 const server = spawn('valgrind', [
