@@ -6,21 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { options, runSuite } from './lib/suite.mjs';
 import { oursPath } from './lib/serverctl.mjs';
 import { uwsAvailable } from './lib/uws.mjs';
-import { buildCGen } from './lib/cgen.mjs';
+import { chooseGen } from './lib/cgen.mjs';
 
 export async function wsSuite(opts = options()) {
   const statusFile = fileURLToPath(new URL('../src/websocket/STATUS.md', import.meta.url));
   const oursReady = (existsSync(statusFile) || opts.forceOurs) && oursPath('websocket') !== null;
   const notes = [];
-  if (opts.gen === 'c') {
-    try {
-      buildCGen();
-      notes.push(`C load generator (bench/loadgen): one process; echo keeps ${opts.window} messages in flight per connection`);
-    } catch (err) {
-      console.log(`--gen c skipped, the Node generator runs instead: ${err.message}`);
-      opts = { ...opts, gen: 'node' };
-    }
-  }
+  opts = chooseGen(opts, notes);
   const cases = [];
   for (const conns of [1, 100]) {
     for (const [size, label] of [[32, '32 B'], [1024, '1 KiB'], [65536, '64 KiB']]) {

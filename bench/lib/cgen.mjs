@@ -23,3 +23,19 @@ export function buildCGen() {
   if (res.status !== 0) throw new Error(`${cc} failed to build ${SOURCE}:\n${res.stderr}`);
   return bin;
 }
+
+/**
+ * A suite's `--gen c`: builds the generator and notes how it drives the cases; without a C compiler
+ * it says so and returns options with the Node workers instead. Returns the options to run with.
+ */
+export function chooseGen(opts, notes) {
+  if (opts.gen !== 'c') return opts;
+  try {
+    buildCGen();
+    notes.push(`C load generator (bench/loadgen): one process; echo keeps ${opts.window} messages in flight per connection`);
+    return opts;
+  } catch (err) {
+    console.log(`--gen c skipped, the Node generator runs instead: ${err.message}`);
+    return { ...opts, gen: 'node' };
+  }
+}

@@ -121,12 +121,13 @@ class Child {
 
 /**
  * The C generator (bench/loadgen/loadgen.c) as one process on the generator's CPU: it opens its
- * connections on its own, says {"ev":"connected"}, then answers the same start / mark / report /
- * stop commands as the Node workers, one JSON line each, over stdin/stdout.
+ * connections on its own (`proto` 'ws' or 'sio': Socket.IO over the websocket transport), says
+ * {"ev":"connected"}, then answers the same start / mark / report / stop commands as the Node
+ * workers, one JSON line each, over stdin/stdout.
  */
 export class CGen {
-  constructor({ port, mode, conns, size, window }) {
-    const args = [buildCGen(), '--port', port, '--mode', mode, '--conns', conns, '--size', size, '--window', window];
+  constructor({ port, mode, conns, size, window, proto = 'ws' }) {
+    const args = [buildCGen(), '--port', port, '--mode', mode, '--conns', conns, '--size', size, '--window', window, '--proto', proto];
     const pin = (canPin ? `taskset -c ${GEN_CPU} ` : '') + priority();
     this.proc = spawn('bash', ['-c', `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec ${pin}${args.map(quote).join(' ')}`], {
       stdio: ['pipe', 'pipe', 'inherit'],
@@ -229,7 +230,7 @@ export async function runLoad({ script, impl, mode, proto, conns, size, window =
   try {
     if (gen === 'c') {
       // One C process drives every connection; in echo each keeps `window` messages in flight.
-      gens = [new CGen({ port: server.port, mode, conns, size, window })];
+      gens = [new CGen({ port: server.port, mode, conns, size, window, proto })];
       const { failed } = await gens[0].next(60_000);
       if (failed) throw new Error(`${failed} of ${conns} connections failed`);
       await waitForClients(server, conns);

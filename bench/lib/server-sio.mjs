@@ -46,8 +46,9 @@ async function netCeiling() {
     socket.on('error', () => {});
   });
   // Assumes small masked frames arrive whole (true for 32 B payloads on loopback). Every frame of
-  // one read is unmasked; '40' is answered with the CONNECT reply; an EVENT '421["echo",d]' becomes
-  // the ACK '431[d]'; '42["bc",d]' is framed once and written to every client, one write per read.
+  // one read is unmasked; '40' is answered with the CONNECT reply; an EVENT '42<id>["echo",d]'
+  // becomes the ACK '43<id>[d]'; '42["bc",d]' is framed once and written to every client, one write
+  // per read.
   function onData(chunk) {
     const out = [];
     let bc = null;
@@ -58,9 +59,10 @@ async function netCeiling() {
       p += 6 + len;
       if (payload[0] !== 0x34 /* 4 */) continue; // pongs
       if (payload[1] === 0x30 /* 0: CONNECT */) out.push(connected);
-      else if (payload[2] === 0x31 /* '1': ack id, echo */) {
+      else if (payload[2] !== 0x5b /* '[': no ack id, broadcast */) {
+        const open = payload.indexOf(0x5b);
         const comma = payload.indexOf(0x2c /* , */);
-        out.push(frame(OP_TEXT, Buffer.concat([Buffer.from('431['), payload.subarray(comma + 1)])));
+        out.push(frame(OP_TEXT, Buffer.concat([Buffer.from('43'), payload.subarray(2, open + 1), payload.subarray(comma + 1)])));
       } else (bc ??= []).push(frame(OP_TEXT, payload));
     }
     if (out.length > 0) this.write(out.length === 1 ? out[0] : Buffer.concat(out));

@@ -26,7 +26,7 @@ export function options(argv = process.argv.slice(2)) {
     maxOther: Number(value('max-other', 0.2)), // CPU (in cores) used by others that makes a run suspect
     retries: Number(value('retries', quick ? 0 : 2)),
     quietWaitMs: Number(value('quiet-wait', quick ? 2000 : 10000)), // wait for an idle machine before a run
-    gen: value('gen', 'node'), // load generator: 'node' workers, or 'c' (bench/loadgen, raw WebSocket only)
+    gen: value('gen', 'node'), // load generator: 'node' workers, or 'c' (bench/loadgen: WebSocket and Socket.IO)
   };
 }
 

@@ -1,8 +1,9 @@
-// Lean WebSocket load generator for bench/ws.mjs --gen c: one process, one epoll loop, non-blocking
-// sockets, so that a server on the other core is the bottleneck rather than the generator.
+// Lean WebSocket / Socket.IO load generator for bench/ws.mjs and bench/socketio.mjs --gen c: one
+// process, one epoll loop, non-blocking sockets, so that a server on the other core is the
+// bottleneck rather than the generator.
 //
 //   loadgen --port P --mode echo|broadcast --conns N [--window W] [--size BYTES] [--binary]
-//           [--host 127.0.0.1]
+//           [--proto ws|sio] [--host 127.0.0.1]
 //
 // It opens N connections (RFC 6455 §4.1 opening handshake; the 101 status is checked, the
 // Sec-WebSocket-Accept value is not), then takes line commands on stdin and answers each with
@@ -20,6 +21,19 @@
 //            messages in flight: each copy of its own message that comes back to it triggers the
 //            next. Payloads start with 'T' and 16 digits, the send time in µs (CLOCK_MONOTONIC);
 //            every receiver records the delay. "delivered" = messages received by all connections.
+//
+// --proto sio: Engine.IO v4 / Socket.IO v5 over the websocket transport only, with the packets of
+// the Node generator's sio mode (bench/lib/loadgen.mjs) against bench/lib/server-sio.mjs. Section
+// numbers (§) in the sio code refer to /work/shared/notes/socketio-protocol.md. A connection counts
+// as connected once the server has answered the Socket.IO CONNECT `40` with `40{"sid":...}`.
+//   echo:      the event `42<id>["echo","xx..."]`, the ack `43<id>["xx..."]` is one round trip and
+//              is answered with the next event. The W events in flight on a connection carry the ack
+//              ids 1..W in turn (with W = 1 the Node generator's `421[...]` exactly), and the acks
+//              must come back in that order, so a lost, repeated or altered ack is a failure.
+//   broadcast: the publisher emits `42["bc","T<16 digits>..."]`, which the server re-emits to all;
+//              every copy received is one delivery, with its delay recorded.
+// Anything else from the server (a wrong ack, an unexpected packet) fails the connection rather
+// than counting; Engine.IO pings `2` are answered with pongs `3`.
 //
 // Client frames are masked as RFC 6455 §5.3 requires (a fixed non-zero key, so servers cannot skip
 // unmasking); frames queued while one read is handled leave in one write. Server frames are parsed
@@ -48,6 +62,8 @@
 #endif
 
 enum { ST_CONNECTING, ST_HANDSHAKE, ST_OPEN, ST_DEAD };
+// Socket.IO progress of an open WebSocket (--proto sio).
+enum { SIO_WAIT_OPEN, SIO_WAIT_CONNECT, SIO_READY };
 enum { OP_TEXT = 1, OP_BINARY = 2, OP_CLOSE = 8, OP_PING = 9, OP_PONG = 10 };
 #define STAMP 17 /* 'T' + 16 digits */
 #define HIST_BUCKETS 1000 /* the same log buckets as bench/lib/hist.mjs */
@@ -56,6 +72,10 @@ enum { OP_TEXT = 1, OP_BINARY = 2, OP_CLOSE = 8, OP_PING = 9, OP_PONG = 10 };
 typedef struct {
   int fd;
   unsigned char state, publisher;
+  unsigned char connected; // counted in `finished`: WebSocket open (ws) or namespace joined (sio)
+  unsigned char sio; // SIO_* (--proto sio)
+  unsigned inflight; // sio echo: events sent and not acknowledged yet
+  unsigned next_ack; // sio echo: index in sio_echo of the ack due next
   // frame parser
   unsigned char hdr[14], hdr_have, hdr_need, in_payload, op, fin;
   uint64_t left, at; // payload bytes still to come, bytes seen
@@ -70,12 +90,21 @@ typedef struct {
 } conn_t;
 
 static conn_t *conns;
-static int nconns, window_ = 1, size_ = 32, binary_ = 0, broadcast_ = 0, port_ = 0;
+static int nconns, window_ = 1, size_ = 32, binary_ = 0, broadcast_ = 0, port_ = 0, sio_ = 0;
 static const char *host_ = "127.0.0.1";
 static int ep;
 static unsigned char mask_key[4];
-static unsigned char *echo_frame;
+static unsigned char *echo_frame; // ws echo
 static size_t echo_len;
+// sio echo, per ack id 1..window_ (index id - 1): the framed event and the ack it must get.
+typedef struct {
+  unsigned char *event, *ack;
+  size_t event_len, ack_len;
+} sio_echo_t;
+static sio_echo_t *sio_echo;
+// sio: the framed pong and CONNECT.
+static unsigned char sio_pong[7], sio_connect[8];
+static size_t sio_pong_len, sio_connect_len;
 static int running = 0, opened = 0, finished = 0, failures = 0, announced = 0;
 static uint64_t delivered = 0, mark_delivered = 0;
 static double mark_us = 0, mark_cpu = 0, mark_sys = 0;
@@ -139,7 +168,7 @@ static void open_next(void);
 static void fail(conn_t *c, const char *why) {
   if (c->state == ST_DEAD) return;
   if (++failures <= 5) fprintf(stderr, "loadgen: %s\n", why);
-  if (c->state != ST_OPEN) finished++;
+  if (!c->connected) finished++;
   c->state = ST_DEAD;
   close(c->fd);
   free(c->http);
@@ -176,15 +205,45 @@ static void flush(conn_t *c) {
   set_events(c, 0);
 }
 
-static void queue_publish(conn_t *c) {
-  unsigned char body[STAMP + 65536];
+// The broadcast body: 'T', the send time, then '.' up to --size bytes (at least the stamp).
+static size_t body_len(void) {
   size_t len = size_ > STAMP ? (size_t)size_ : STAMP;
-  if (len > sizeof body) len = sizeof body;
+  return len < 65536 ? len : 65536;
+}
+
+// sio: the EVENT `42["bc",<body>]` (§2.2: EIO message 4, SIO EVENT 2, no namespace, no ack id).
+static const char SIO_BC_HEAD[] = "42[\"bc\",\"";
+#define SIO_BC_HEAD_LEN (sizeof SIO_BC_HEAD - 1)
+#define SIO_BC_TAIL_LEN 2 /* "] */
+
+static void queue_publish(conn_t *c) {
+  unsigned char packet[SIO_BC_HEAD_LEN + 65536 + SIO_BC_TAIL_LEN];
+  size_t len = body_len(), head = sio_ ? SIO_BC_HEAD_LEN : 0;
+  unsigned char *body = packet + head;
   char stamp[STAMP + 1];
   snprintf(stamp, sizeof stamp, "T%016llu", (unsigned long long)now_us());
   memcpy(body, stamp, STAMP);
   memset(body + STAMP, '.', len - STAMP);
-  c->out_len += put_frame(reserve(c, len + 14), OP_TEXT, body, len);
+  if (sio_) {
+    memcpy(packet, SIO_BC_HEAD, head);
+    memcpy(body + len, "\"]", SIO_BC_TAIL_LEN);
+    len += head + SIO_BC_TAIL_LEN;
+  }
+  c->out_len += put_frame(reserve(c, len + 14), OP_TEXT, packet, len);
+}
+
+// One broadcast delivery whose payload starts with the stamp at `stamp`: its delay into the
+// histogram, and the publisher's next message.
+static void on_broadcast(conn_t *c, const unsigned char *stamp) {
+  uint64_t ts = 0;
+  for (int k = 1; k < STAMP; k++) ts = ts * 10 + (stamp[k] - '0');
+  if (read_now == 0) read_now = now_us();
+  if (marked) {
+    double us = read_now - (double)ts;
+    int i = us <= 1 ? 0 : (int)(log(us) * HIST_PER_E);
+    hist[i < HIST_BUCKETS ? i : HIST_BUCKETS - 1]++;
+  }
+  if (c->publisher && running) queue_publish(c);
 }
 
 static void on_message(conn_t *c) {
@@ -193,17 +252,76 @@ static void on_message(conn_t *c) {
     if (running) queue(c, echo_frame, echo_len);
     return;
   }
-  if (c->cap_len >= STAMP && c->cap[0] == 'T') {
-    uint64_t ts = 0;
-    for (int k = 1; k < STAMP; k++) ts = ts * 10 + (c->cap[k] - '0');
-    if (read_now == 0) read_now = now_us();
-    if (marked) {
-      double us = read_now - (double)ts;
-      int i = us <= 1 ? 0 : (int)(log(us) * HIST_PER_E);
-      hist[i < HIST_BUCKETS ? i : HIST_BUCKETS - 1]++;
-    }
+  if (c->cap_len >= STAMP && c->cap[0] == 'T') on_broadcast(c, c->cap);
+  else if (c->publisher && running) queue_publish(c);
+}
+
+static void now_connected(conn_t *c) {
+  c->connected = 1;
+  finished++;
+  open_next();
+}
+
+static void fail_packet(conn_t *c, const char *what) {
+  char why[120];
+  snprintf(why, sizeof why, "%s: %.*s", what, c->cap_len < 60 ? c->cap_len : 60, (const char *)c->cap);
+  fail(c, why);
+}
+
+static int has_prefix(const conn_t *c, const char *prefix, size_t n) {
+  return c->cap_len >= n && memcmp(c->cap, prefix, n) == 0;
+}
+
+// sio: one Engine.IO packet (one text frame, §1.4), its first bytes in cap, c->at bytes long.
+static void on_sio_packet(conn_t *c) {
+  size_t len = c->at;
+  if (c->op != OP_TEXT || len == 0) { fail_packet(c, "not an Engine.IO text packet"); return; }
+  switch (c->cap[0]) {
+  case '2': // ping (§1.3, §1.7: in v4 the server pings; a late pong closes the connection)
+    if (len != 1) { fail_packet(c, "ping with a payload"); return; }
+    queue(c, sio_pong, sio_pong_len);
+    return;
+  case '0': // open (§1.2): now join the main namespace (§2.4)
+    if (c->sio != SIO_WAIT_OPEN || !has_prefix(c, "0{", 2)) { fail_packet(c, "unexpected open packet"); return; }
+    c->sio = SIO_WAIT_CONNECT;
+    queue(c, sio_connect, sio_connect_len);
+    return;
+  case '4': // message: a Socket.IO packet follows (§2.1, §2.2)
+    break;
+  default: // close, noop or anything else (§1.3, §1.9)
+    fail_packet(c, "unexpected Engine.IO packet");
+    return;
   }
-  if (c->publisher && running) queue_publish(c);
+  if (c->sio == SIO_WAIT_CONNECT) {
+    // §2.4: success is 0{"sid":...} for the main namespace; anything else (4{...}) is a refusal.
+    if (!has_prefix(c, "40{\"sid\":", 9)) { fail_packet(c, "namespace not joined"); return; }
+    c->sio = SIO_READY;
+    now_connected(c);
+    return;
+  }
+  if (c->sio != SIO_READY) { fail_packet(c, "packet before the namespace was joined"); return; }
+  if (!broadcast_) {
+    // §2.5: the ack 3<id>[data] of the oldest event in flight, with the data it carried.
+    const sio_echo_t *e = &sio_echo[c->next_ack];
+    size_t cmp = c->cap_len < e->ack_len ? c->cap_len : e->ack_len;
+    if (c->inflight == 0 || len != e->ack_len || memcmp(c->cap, e->ack, cmp) != 0) {
+      fail_packet(c, "not the expected ack");
+      return;
+    }
+    delivered++;
+    c->inflight--;
+    c->next_ack = (c->next_ack + 1) % window_;
+    if (running) { queue(c, e->event, e->event_len); c->inflight++; } // its id is free again
+    return;
+  }
+  // §2.5: EVENT ["bc", "T<16 digits>..."] as the publisher sent it.
+  const unsigned char *stamp = c->cap + SIO_BC_HEAD_LEN;
+  int ok = len == SIO_BC_HEAD_LEN + body_len() + SIO_BC_TAIL_LEN && has_prefix(c, SIO_BC_HEAD, SIO_BC_HEAD_LEN)
+    && c->cap_len >= SIO_BC_HEAD_LEN + STAMP && stamp[0] == 'T';
+  for (int k = 1; ok && k < STAMP; k++) ok = stamp[k] >= '0' && stamp[k] <= '9';
+  if (!ok) { fail_packet(c, "not the broadcast event"); return; }
+  delivered++;
+  on_broadcast(c, stamp);
 }
 
 static void end_frame(conn_t *c) {
@@ -216,7 +334,9 @@ static void end_frame(conn_t *c) {
   } else if (c->op == OP_CLOSE) {
     fail(c, "server sent a close frame");
   } else if (c->op < 8 && c->fin) {
-    on_message(c); // the servers under test do not fragment: only final frames count
+    // The servers under test do not fragment: only final frames count.
+    if (sio_) on_sio_packet(c);
+    else on_message(c);
   }
 }
 
@@ -282,10 +402,10 @@ static void on_handshake(conn_t *c, const unsigned char *b, size_t n) {
   free(c->http);
   c->http = NULL;
   c->state = ST_OPEN;
-  finished++;
   c->hdr_need = 2;
+  if (sio_) c->sio = SIO_WAIT_OPEN; // connected once the namespace is joined
+  else now_connected(c);
   if (rest) parse(c, extra, rest);
-  open_next();
 }
 
 static void send_handshake(conn_t *c) {
@@ -296,8 +416,9 @@ static void send_handshake(conn_t *c) {
   key[24] = 0;
   char req[512];
   int n = snprintf(req, sizeof req,
-    "GET / HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", host_, port_, key);
+    "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    sio_ ? "/socket.io/?EIO=4&transport=websocket" : "/", host_, port_, key); // §1.1
   queue(c, (unsigned char *)req, n);
   c->state = ST_HANDSHAKE;
   c->http = malloc(8193);
@@ -359,9 +480,10 @@ static void command(const char *line) {
     running = 1;
     for (int i = 0; i < nconns; i++) {
       conn_t *c = &conns[i];
-      if (c->state != ST_OPEN || (broadcast_ && !c->publisher)) continue;
+      if (c->state != ST_OPEN || !c->connected || (broadcast_ && !c->publisher)) continue;
       for (int w = 0; w < window_; w++) {
         if (broadcast_) queue_publish(c);
+        else if (sio_) { queue(c, sio_echo[w].event, sio_echo[w].event_len); c->inflight++; }
         else queue(c, echo_frame, echo_len);
       }
       flush(c);
@@ -418,19 +540,46 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--size")) size_ = atoi(v), i++;
     else if (!strcmp(a, "--mode")) broadcast_ = !strcmp(v, "broadcast"), i++;
     else if (!strcmp(a, "--binary")) binary_ = 1;
+    else if (!strcmp(a, "--proto")) sio_ = !strcmp(v, "sio"), i++;
     else { fprintf(stderr, "loadgen: unknown option %s\n", a); return 2; }
   }
   if (!port_ || nconns < (broadcast_ ? 2 : 1) || window_ < 1 || size_ < 0) {
-    fprintf(stderr, "usage: loadgen --port P --mode echo|broadcast --conns N [--window W] [--size BYTES] [--binary]\n");
+    fprintf(stderr, "usage: loadgen --port P --mode echo|broadcast --conns N [--window W] [--size BYTES] [--binary] [--proto ws|sio]\n");
     return 2;
   }
   srand(getpid() ^ (unsigned)now_us());
   do for (int i = 0; i < 4; i++) mask_key[i] = rand(); while (!(mask_key[0] | mask_key[1] | mask_key[2] | mask_key[3]));
-  unsigned char *filler = malloc(size_ + 1);
-  memset(filler, 'x', size_);
-  echo_frame = malloc(size_ + 14);
-  echo_len = put_frame(echo_frame, binary_ ? OP_BINARY : OP_TEXT, filler, size_);
-  free(filler);
+  if (sio_) {
+    // §2.2, §2.5: per ack id, the event 42<id>["echo","xx..."] and the ack 43<id>["xx..."].
+    sio_echo = calloc(window_, sizeof *sio_echo);
+    unsigned char *event = malloc(size_ + 32);
+    if (!sio_echo || !event) die("malloc");
+    for (int w = 0; w < window_; w++) {
+      sio_echo_t *e = &sio_echo[w];
+      char head[24];
+      int n = snprintf(head, sizeof head, "42%d[\"echo\",\"", w + 1);
+      memcpy(event, head, n);
+      memset(event + n, 'x', size_);
+      memcpy(event + n + size_, "\"]", 2);
+      e->event = malloc(n + size_ + 2 + 14);
+      e->ack = malloc(n + size_ + 2);
+      if (!e->event || !e->ack) die("malloc");
+      e->event_len = put_frame(e->event, OP_TEXT, event, n + size_ + 2);
+      n = snprintf((char *)e->ack, n + 1, "43%d[\"", w + 1);
+      memset(e->ack + n, 'x', size_);
+      memcpy(e->ack + n + size_, "\"]", 2);
+      e->ack_len = n + size_ + 2;
+    }
+    free(event);
+    sio_pong_len = put_frame(sio_pong, OP_TEXT, (const unsigned char *)"3", 1);
+    sio_connect_len = put_frame(sio_connect, OP_TEXT, (const unsigned char *)"40", 2);
+  } else {
+    unsigned char *filler = malloc(size_ + 1);
+    memset(filler, 'x', size_);
+    echo_frame = malloc(size_ + 14);
+    echo_len = put_frame(echo_frame, binary_ ? OP_BINARY : OP_TEXT, filler, size_);
+    free(filler);
+  }
 
   conns = calloc(nconns, sizeof *conns);
   ep = epoll_create1(0);

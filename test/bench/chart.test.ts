@@ -58,8 +58,8 @@ test('the chart of the committed results is one well-formed <svg> with a bar per
   assert.equal(assertWellFormed(svg), 'svg');
   const drawn = bars(svg);
 
-  // The WebSocket and Socket.IO suites: a bar for every row and every peer in it.
-  for (const file of ['ws.json', 'socketio.json']) {
+  // The WebSocket and Socket.IO suites (Node and, where run, C load generator): a bar for every row and every peer in it.
+  for (const file of ['ws.json', 'ws-c.json', 'socketio.json', 'socketio-c.json'].filter((f) => existsSync(join(results, f)))) {
     const data = JSON.parse(readFileSync(join(results, file), 'utf8')) as SuiteResults;
     for (const row of data.results) {
       for (const impl of Object.keys(row.by).filter((i) => i !== data.impls.ours && i !== data.impls.ceiling)) {
