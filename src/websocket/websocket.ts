@@ -28,6 +28,7 @@ import {
   frameHeaderLength,
   writeFrameHeader,
   type FrameHandler,
+  type FrameParserOptions,
 } from '../protocol/ws-frame.js';
 import { buildClosePayload, CLOSE_ABNORMAL, CLOSE_NO_STATUS } from '../protocol/ws-close.js';
 import { WebSocketProtocolError } from '../protocol/ws-errors.js';
@@ -111,6 +112,8 @@ export interface ConnectionSettings {
   readonly autoPong: boolean;
   readonly closeTimeout: number;
   readonly validateUtf8: boolean;
+  /** Idle parsers of these connections, by {@link parserKind}. */
+  readonly parserPools: (ParserPool | undefined)[];
 }
 
 /** @internal Applies the defaults to {@link ConnectionOptions}. */
@@ -125,8 +128,25 @@ export function resolveSettings(options: ConnectionOptions): ConnectionSettings 
     autoPong: options.autoPong ?? true,
     closeTimeout: options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
     validateUtf8: !options.skipUTF8Validation,
+    parserPools: [],
   };
 }
+
+/**
+ * Frame parsers of connections with the same options. A connection holds a parser only while bytes
+ * are in flight (a frame, a message in pieces, input paused); between frames it gives the parser
+ * back here and the next connection alike that receives bytes takes it, so an idle connection
+ * holds none.
+ */
+class ParserPool {
+  readonly free: FrameParser[] = [];
+  constructor(readonly options: FrameParserOptions) {}
+}
+/** Idle parsers kept per pool; more are left to the garbage collector. */
+const MAX_FREE_PARSERS = 64;
+const ignore = (): void => {};
+/** The handler of a parser in a pool (it parses nothing there). */
+const NO_HANDLER: FrameHandler = { onMessage: ignore, onPing: ignore, onPong: ignore, onClose: ignore, onProtocolError: ignore };
 
 /** @internal Told when a tracked connection closes (the server's bookkeeping, without a listener closure). */
 export interface ConnectionTracker {
@@ -458,14 +478,6 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
         maxPayload: settings.maxPayload,
       });
     }
-    this._parser = new FrameParser(this, {
-      expectMasked: options.isServer,
-      maxPayload: settings.maxPayload,
-      allowCompression: this._deflate !== null,
-      alloc: allocUnsafe,
-      isUtf8,
-      skipUtf8Validation: !settings.validateUtf8,
-    });
     // Bytes read past the handshake go back into the socket so they are parsed first, in order.
     if (head.length > 0) socket.unshift(head);
     const owned = socket as OwnedSocket;
@@ -972,7 +984,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
       return;
     }
     this._readyState = CLOSING;
-    this._parser?.stop();
+    this._takeParser().stop();
     this._socket?.destroy();
   }
 
@@ -980,7 +992,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   pause(): void {
     if (this._readyState === CONNECTING || this._readyState === CLOSED) return;
     this._userPaused = true;
-    this._parser?.pause();
+    this._takeParser().pause();
     this._socket?.pause();
   }
 
@@ -1118,9 +1130,39 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
 
   // ---------------------------------------------------------------- socket events
 
+  /** The parser holding this connection's bytes in flight, or one from the pool (see {@link ParserPool}). */
+  private _takeParser(): FrameParser {
+    const held = this._parser;
+    if (held !== null) return held;
+    const settings = this._settings;
+    const kind = (this._isServer ? 1 : 0) | (this._deflate !== null ? 2 : 0);
+    const pool = (settings.parserPools[kind] ??= new ParserPool({
+      expectMasked: this._isServer,
+      maxPayload: settings.maxPayload,
+      allowCompression: this._deflate !== null,
+      alloc: allocUnsafe,
+      isUtf8,
+      skipUtf8Validation: !settings.validateUtf8,
+    }));
+    let parser = pool.free.pop();
+    if (parser === undefined) parser = new FrameParser(this, pool.options);
+    else parser.rebind(this);
+    this._parser = parser;
+    return parser;
+  }
+
+  /** Gives the parser back to the pool when nothing is in flight. */
+  private _releaseParser(parser: FrameParser): void {
+    if (this._parser !== parser || !parser.idle) return;
+    this._parser = null;
+    parser.rebind(NO_HANDLER); // lets this connection go when it closes
+    const free = this._settings.parserPools[(this._isServer ? 1 : 0) | (this._deflate !== null ? 2 : 0)]!.free;
+    if (free.length < MAX_FREE_PARSERS) free.push(parser);
+  }
+
   /** @internal */
   _onSocketData(chunk: Buffer): void {
-    const parser = this._parser!;
+    const parser = this._takeParser();
     // Replies written while this chunk is handled leave in one batch when it is done, without the
     // per-tick flush (request/response traffic); writes to other connections still flush per tick.
     const outer = receiving;
@@ -1131,7 +1173,11 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
       receiving = outer;
       this._uncork();
     }
-    if (parser.paused && !this._socket!.isPaused()) this._socket!.pause();
+    if (parser.paused) {
+      if (!this._socket!.isPaused()) this._socket!.pause();
+    } else {
+      this._releaseParser(parser);
+    }
   }
 
   /** @internal */
@@ -1157,10 +1203,10 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     this._queuedBytes = 0;
     // Bytes the socket received but we had not read yet (paused while inflating) are still
     // parsed, and a message being inflated is still delivered, before 'close' (as ws).
-    const parser = this._parser!;
-    if (!parser.stopped && !this._closeFrameReceived) {
+    if (!this._closeFrameReceived) {
+      const parser = this._takeParser();
       let chunk: Buffer | null;
-      while ((chunk = socket.read() as Buffer | null) !== null) parser.push(chunk);
+      if (!parser.stopped) while ((chunk = socket.read() as Buffer | null) !== null) parser.push(chunk);
     }
     if (this._inflating) {
       this._closeWhenIdle = true;
