@@ -278,6 +278,37 @@ function toBuffer(data: BytesLike): Buffer {
 }
 
 type OwnedSocket = Duplex & { _switchboardWs?: WebSocket };
+
+const FLAG_PING_PENDING = 1;
+const FLAG_SERVER = 2;
+const FLAG_CLOSE_SENT = 4;
+const FLAG_CLOSE_RECEIVED = 8;
+const FLAG_USER_PAUSED = 16;
+const FLAG_FRAGMENTING = 32;
+const FLAG_COMPRESSING_MESSAGE = 64;
+const FLAG_INFLATING = 128;
+const FLAG_CLOSE_WHEN_IDLE = 256;
+const FLAG_BUSY = 512;
+
+/** A connection's state that most connections never need or need only when closing (see `_rare`). */
+class RareState {
+  binaryType: BinaryType = 'nodebuffer';
+  protocol = '';
+  extensions = '';
+  url = '';
+  closeCode: number = CLOSE_ABNORMAL;
+  closeReason: Buffer = EMPTY;
+  closeDeadline: Deadline | null = null;
+  unsentBytes = 0;
+  // permessage-deflate
+  deflate: PerMessageDeflate | null = null;
+  sendQueue: QueuedStep[] | null = null;
+  orphanedQueue: QueuedStep[] | null = null;
+  queuedBytes = 0;
+  // Client handshake
+  request: http.ClientRequest | null = null;
+  handshakeDeadline: Deadline | null = null;
+}
 /** A send step waiting behind an asynchronous one, with the callback to fail if it never runs. */
 type QueuedStep = (() => void) & { cb?: ((error?: Error) => void) | undefined };
 
@@ -356,22 +387,16 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   declare readonly CLOSING: 2;
   declare readonly CLOSED: 3;
 
-  /** @internal set by the server heartbeat while a ping is unanswered. */
-  _pingPending = false;
-
+  // Fields most connections never change from their default (client handshake, subprotocol,
+  // compression, queued sends, closing state) live in one object made on first need, and the
+  // booleans in one bit set: an idle server connection is a small object. The accessors below keep
+  // the code reading them as fields; writing a default makes no object.
+  private _rare: RareState | null = null;
+  private _flags = 0;
   private _readyState: number = CONNECTING;
-  private _binaryType: BinaryType = 'nodebuffer';
   private _socket: OwnedSocket | null = null;
+  /** Held only while bytes are in flight (see {@link ParserPool}). */
   private _parser: FrameParser | null = null;
-  private _isServer = false;
-  private _protocol = '';
-  private _extensions = '';
-  private _url = '';
-  private _closeFrameSent = false;
-  private _closeFrameReceived = false;
-  private _closeCode = CLOSE_ABNORMAL;
-  private _closeReason: Buffer = EMPTY;
-  private _closeDeadline: Deadline | null = null;
   /** 0: nothing pending; 1: output waits in the run until uncork; 2: and the socket is corked. */
   private _corkState = 0;
   /** Prepared frames written this tick, not yet handed to the socket (see `joinRun`). */
@@ -385,26 +410,170 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
    * close frame of a close() as buffered where ws has already handed it to the OS.
    */
   private _corkedOverhead = 0;
-  /** Payload bytes of sends made while CLOSING or CLOSED (WHATWG and ws keep counting them). */
-  private _unsentBytes = 0;
-  private _userPaused = false;
-  private _fragmenting = false;
   private _settings: ConnectionSettings = DEFAULT_SETTINGS;
   private _tracker: ConnectionTracker | null = null;
-  // permessage-deflate
-  private _deflate: PerMessageDeflate | null = null;
-  private _sendQueue: QueuedStep[] | null = null;
-  /** The queue as it was when the socket closed while a Blob was read or data compressed. */
-  private _orphanedQueue: QueuedStep[] | null = null;
+
+  private _more(): RareState {
+    return (this._rare ??= new RareState());
+  }
+  private _flag(bit: number): boolean {
+    return (this._flags & bit) !== 0;
+  }
+  private _setFlag(bit: number, on: boolean): void {
+    this._flags = on ? this._flags | bit : this._flags & ~bit;
+  }
+
+  /** @internal set by the server heartbeat while a ping is unanswered. */
+  get _pingPending(): boolean {
+    return this._flag(FLAG_PING_PENDING);
+  }
+  set _pingPending(on: boolean) {
+    this._setFlag(FLAG_PING_PENDING, on);
+  }
+  private get _isServer(): boolean {
+    return this._flag(FLAG_SERVER);
+  }
+  private set _isServer(on: boolean) {
+    this._setFlag(FLAG_SERVER, on);
+  }
+  private get _closeFrameSent(): boolean {
+    return this._flag(FLAG_CLOSE_SENT);
+  }
+  private set _closeFrameSent(on: boolean) {
+    this._setFlag(FLAG_CLOSE_SENT, on);
+  }
+  private get _closeFrameReceived(): boolean {
+    return this._flag(FLAG_CLOSE_RECEIVED);
+  }
+  private set _closeFrameReceived(on: boolean) {
+    this._setFlag(FLAG_CLOSE_RECEIVED, on);
+  }
+  private get _userPaused(): boolean {
+    return this._flag(FLAG_USER_PAUSED);
+  }
+  private set _userPaused(on: boolean) {
+    this._setFlag(FLAG_USER_PAUSED, on);
+  }
+  private get _fragmenting(): boolean {
+    return this._flag(FLAG_FRAGMENTING);
+  }
+  private set _fragmenting(on: boolean) {
+    this._setFlag(FLAG_FRAGMENTING, on);
+  }
+  /** The message being sent in fragments is compressed (decided by its first fragment). */
+  private get _compressingMessage(): boolean {
+    return this._flag(FLAG_COMPRESSING_MESSAGE);
+  }
+  private set _compressingMessage(on: boolean) {
+    this._setFlag(FLAG_COMPRESSING_MESSAGE, on);
+  }
   /** A compressed message is being inflated; the close waits for it (its message is delivered). */
-  private _inflating = false;
-  private _closeWhenIdle = false;
-  private _queuedBytes = 0;
+  private get _inflating(): boolean {
+    return this._flag(FLAG_INFLATING);
+  }
+  private set _inflating(on: boolean) {
+    this._setFlag(FLAG_INFLATING, on);
+  }
+  private get _closeWhenIdle(): boolean {
+    return this._flag(FLAG_CLOSE_WHEN_IDLE);
+  }
+  private set _closeWhenIdle(on: boolean) {
+    this._setFlag(FLAG_CLOSE_WHEN_IDLE, on);
+  }
   /** An asynchronous send step (deflate, or reading a Blob) is in flight: later sends queue behind it. */
-  private _busy = false;
-  // Client handshake
-  private _request: http.ClientRequest | null = null;
-  private _handshakeDeadline: Deadline | null = null;
+  private get _busy(): boolean {
+    return this._flag(FLAG_BUSY);
+  }
+  private set _busy(on: boolean) {
+    this._setFlag(FLAG_BUSY, on);
+  }
+
+  private get _binaryType(): BinaryType {
+    return this._rare?.binaryType ?? 'nodebuffer';
+  }
+  private set _binaryType(type: BinaryType) {
+    if (type !== 'nodebuffer' || this._rare !== null) this._more().binaryType = type;
+  }
+  private get _protocol(): string {
+    return this._rare?.protocol ?? '';
+  }
+  private set _protocol(protocol: string) {
+    if (protocol !== '' || this._rare !== null) this._more().protocol = protocol;
+  }
+  private get _extensions(): string {
+    return this._rare?.extensions ?? '';
+  }
+  private set _extensions(extensions: string) {
+    if (extensions !== '' || this._rare !== null) this._more().extensions = extensions;
+  }
+  private get _url(): string {
+    return this._rare?.url ?? '';
+  }
+  private set _url(url: string) {
+    if (url !== '' || this._rare !== null) this._more().url = url;
+  }
+  private get _closeCode(): number {
+    return this._rare?.closeCode ?? CLOSE_ABNORMAL;
+  }
+  private set _closeCode(code: number) {
+    if (code !== CLOSE_ABNORMAL || this._rare !== null) this._more().closeCode = code;
+  }
+  private get _closeReason(): Buffer {
+    return this._rare?.closeReason ?? EMPTY;
+  }
+  private set _closeReason(reason: Buffer) {
+    if (reason !== EMPTY || this._rare !== null) this._more().closeReason = reason;
+  }
+  private get _closeDeadline(): Deadline | null {
+    return this._rare?.closeDeadline ?? null;
+  }
+  private set _closeDeadline(deadline: Deadline | null) {
+    if (deadline !== null || this._rare !== null) this._more().closeDeadline = deadline;
+  }
+  /** Payload bytes of sends made while CLOSING or CLOSED (WHATWG and ws keep counting them). */
+  private get _unsentBytes(): number {
+    return this._rare?.unsentBytes ?? 0;
+  }
+  private set _unsentBytes(bytes: number) {
+    if (bytes !== 0 || this._rare !== null) this._more().unsentBytes = bytes;
+  }
+  private get _deflate(): PerMessageDeflate | null {
+    return this._rare?.deflate ?? null;
+  }
+  private set _deflate(deflate: PerMessageDeflate | null) {
+    if (deflate !== null || this._rare !== null) this._more().deflate = deflate;
+  }
+  private get _sendQueue(): QueuedStep[] | null {
+    return this._rare?.sendQueue ?? null;
+  }
+  private set _sendQueue(queue: QueuedStep[] | null) {
+    if (queue !== null || this._rare !== null) this._more().sendQueue = queue;
+  }
+  /** The queue as it was when the socket closed while a Blob was read or data compressed. */
+  private get _orphanedQueue(): QueuedStep[] | null {
+    return this._rare?.orphanedQueue ?? null;
+  }
+  private set _orphanedQueue(queue: QueuedStep[] | null) {
+    if (queue !== null || this._rare !== null) this._more().orphanedQueue = queue;
+  }
+  private get _queuedBytes(): number {
+    return this._rare?.queuedBytes ?? 0;
+  }
+  private set _queuedBytes(bytes: number) {
+    if (bytes !== 0 || this._rare !== null) this._more().queuedBytes = bytes;
+  }
+  private get _request(): http.ClientRequest | null {
+    return this._rare?.request ?? null;
+  }
+  private set _request(request: http.ClientRequest | null) {
+    if (request !== null || this._rare !== null) this._more().request = request;
+  }
+  private get _handshakeDeadline(): Deadline | null {
+    return this._rare?.handshakeDeadline ?? null;
+  }
+  private set _handshakeDeadline(deadline: Deadline | null) {
+    if (deadline !== null || this._rare !== null) this._more().handshakeDeadline = deadline;
+  }
 
   /**
    * Opens a client connection to `address` (`ws:`, `wss:`, `http:` or `https:` URL).
@@ -443,7 +612,9 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   get bufferedAmount(): number {
     const socket = this._socket;
     if (socket === null || this._readyState === CLOSED) return this._unsentBytes;
-    return socket.writableLength - this._corkedOverhead + this._queuedBytes + this._runBytes + this._unsentBytes;
+    const rare = this._rare;
+    const pending = socket.writableLength - this._corkedOverhead + this._runBytes;
+    return rare === null ? pending : pending + rare.queuedBytes + rare.unsentBytes;
   }
   /** Whether this is the server side of the connection. */
   get isServer(): boolean {
@@ -553,7 +724,6 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     else this._sendPayload(opcode, payload, length, fin, compress, cb, false);
     return true;
   }
-  private _compressingMessage = false;
 
   /** A send, ping or pong while CLOSING or CLOSED: counted in bufferedAmount, the callback gets an error (as ws). */
   private _sendAfterClose(data: unknown, cb: ((error?: Error) => void) | undefined): void {
