@@ -399,8 +399,11 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   private _parser: FrameParser | null = null;
   /** 0: nothing pending; 1: output waits in the run until uncork; 2: and the socket is corked. */
   private _corkState = 0;
-  /** Prepared frames written this tick, not yet handed to the socket (see `joinRun`). */
-  private _run: Buffer[] | null = null;
+  /**
+   * Frames written this tick, not yet handed to the socket (see `joinRun`): one buffer alone (the
+   * usual case, without an array), or several in order.
+   */
+  private _run: Buffer | Buffer[] | null = null;
   private _runBytes = 0;
   /** Frame headers among `_runBytes` (not counted in bufferedAmount). */
   private _runOverhead = 0;
@@ -847,27 +850,28 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     }
     const length = message.payload.length;
     if (!this._admit(length, cb)) return false;
-    const write = (): void => {
-      if (this._isServer) {
-        if (cb === undefined) this._addToRun(message);
-        else {
-          this._cork();
-          this._corkedOverhead += message.frame.length - message.payload.length;
-          this._write(message.frame, cb);
-        }
-      }
-      else this._writeFrame(message.binary ? OPCODE_BINARY : OPCODE_TEXT, message.payload, message.payload.length, true, false, cb);
-    };
     if (this._sendQueue !== null) {
       this._queuedBytes += length;
       this._enqueue(() => {
         this._queuedBytes -= length;
-        write();
+        this._writePrepared(message, cb);
       }, cb);
     } else {
-      write();
+      this._writePrepared(message, cb);
     }
     return true;
+  }
+
+  private _writePrepared(message: PreparedMessage, cb: ((error?: Error) => void) | undefined): void {
+    if (!this._isServer) {
+      this._writeFrame(message.binary ? OPCODE_BINARY : OPCODE_TEXT, message.payload, message.payload.length, true, false, cb);
+    } else if (cb === undefined) {
+      this._addToRun(message);
+    } else {
+      this._cork();
+      this._corkedOverhead += message.frame.length - message.payload.length;
+      this._write(message.frame, cb);
+    }
   }
 
   /**
@@ -1032,7 +1036,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   /** @internal Ends this connection's open slab region: it joins the run, ahead of later frames. */
   _closeRegion(): void {
     slabOwner = null;
-    (this._run ??= []).push(slab.subarray(slabStart, slabUsed));
+    this._appendToRun(slab.subarray(slabStart, slabUsed));
   }
 
   private _write(data: Buffer | string, cb?: (error?: Error) => void): void {
@@ -1051,9 +1055,16 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   private _addToRun(message: PreparedMessage): void {
     this._cork();
     if (slabOwner === this) this._closeRegion();
-    (this._run ??= []).push(message.frame);
+    this._appendToRun(message.frame);
     this._runBytes += message.payload.length;
     this._runOverhead += message.frame.length - message.payload.length;
+  }
+
+  private _appendToRun(frames: Buffer): void {
+    const run = this._run;
+    if (run === null) this._run = frames;
+    else if (Array.isArray(run)) run.push(frames);
+    else this._run = [run, frames];
   }
 
   /** Hands the socket what waits in the run, this connection's open slab region included, if anything. */
@@ -1065,7 +1076,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     this._runBytes = 0;
     this._corkedOverhead += this._runOverhead;
     this._runOverhead = 0;
-    socket.write(run.length === 1 ? run[0]! : joinRun(run));
+    socket.write(Array.isArray(run) ? joinRun(run) : run);
   }
 
   /**
