@@ -63,6 +63,8 @@ export function utf8Validate(
     i = cut;
   }
 
+  // Most text is ASCII: skip it four bytes at a time (the loop below would pass over each alike).
+  while (i + 4 <= end && ((bytes[i]! | bytes[i + 1]! | bytes[i + 2]! | bytes[i + 3]!) & 0x80) === 0) i += 4;
   while (i < end) {
     const b = bytes[i++]!;
     if (b < 0x80) continue;

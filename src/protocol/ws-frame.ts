@@ -100,7 +100,7 @@ class RareState {
 export class FrameParser {
   /** Whether RSV1 (permessage-deflate) is accepted; set once the extension is negotiated. */
   allowCompression: boolean;
-  private readonly handler: FrameHandler;
+  private handler: FrameHandler;
   private readonly expectMasked: boolean;
   private readonly maxPayload: number;
   private readonly alloc: (size: number) => Uint8Array;
@@ -147,6 +147,20 @@ export class FrameParser {
   /** True while {@link pause} is in effect; pushed chunks are queued. */
   get paused(): boolean {
     return this.isPaused;
+  }
+
+  /**
+   * True when nothing is in flight: between frames, with no partial header, control frame or
+   * message, not paused and not stopped. An idle parser holds no state of its connection, so it may
+   * be handed to another one with the same options ({@link rebind}).
+   */
+  get idle(): boolean {
+    return this.state === STATE_HEADER && this.rare === null && this.messageOpcode === 0 && !this.isPaused && !this.inLoop;
+  }
+
+  /** Gives an {@link idle} parser a new handler: it then parses another connection's bytes. */
+  rebind(handler: FrameHandler): void {
+    this.handler = handler;
   }
 
   /** Number of bytes queued while paused (the I/O layer should stop reading while this grows). */

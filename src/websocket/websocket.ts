@@ -28,6 +28,7 @@ import {
   frameHeaderLength,
   writeFrameHeader,
   type FrameHandler,
+  type FrameParserOptions,
 } from '../protocol/ws-frame.js';
 import { buildClosePayload, CLOSE_ABNORMAL, CLOSE_NO_STATUS } from '../protocol/ws-close.js';
 import { WebSocketProtocolError } from '../protocol/ws-errors.js';
@@ -111,6 +112,8 @@ export interface ConnectionSettings {
   readonly autoPong: boolean;
   readonly closeTimeout: number;
   readonly validateUtf8: boolean;
+  /** Idle parsers of these connections, by {@link parserKind}. */
+  readonly parserPools: (ParserPool | undefined)[];
 }
 
 /** @internal Applies the defaults to {@link ConnectionOptions}. */
@@ -125,8 +128,25 @@ export function resolveSettings(options: ConnectionOptions): ConnectionSettings 
     autoPong: options.autoPong ?? true,
     closeTimeout: options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
     validateUtf8: !options.skipUTF8Validation,
+    parserPools: [],
   };
 }
+
+/**
+ * Frame parsers of connections with the same options. A connection holds a parser only while bytes
+ * are in flight (a frame, a message in pieces, input paused); between frames it gives the parser
+ * back here and the next connection alike that receives bytes takes it, so an idle connection
+ * holds none.
+ */
+class ParserPool {
+  readonly free: FrameParser[] = [];
+  constructor(readonly options: FrameParserOptions) {}
+}
+/** Idle parsers kept per pool; more are left to the garbage collector. */
+const MAX_FREE_PARSERS = 64;
+const ignore = (): void => {};
+/** The handler of a parser in a pool (it parses nothing there). */
+const NO_HANDLER: FrameHandler = { onMessage: ignore, onPing: ignore, onPong: ignore, onClose: ignore, onProtocolError: ignore };
 
 /** @internal Told when a tracked connection closes (the server's bookkeeping, without a listener closure). */
 export interface ConnectionTracker {
@@ -258,6 +278,37 @@ function toBuffer(data: BytesLike): Buffer {
 }
 
 type OwnedSocket = Duplex & { _switchboardWs?: WebSocket };
+
+const FLAG_PING_PENDING = 1;
+const FLAG_SERVER = 2;
+const FLAG_CLOSE_SENT = 4;
+const FLAG_CLOSE_RECEIVED = 8;
+const FLAG_USER_PAUSED = 16;
+const FLAG_FRAGMENTING = 32;
+const FLAG_COMPRESSING_MESSAGE = 64;
+const FLAG_INFLATING = 128;
+const FLAG_CLOSE_WHEN_IDLE = 256;
+const FLAG_BUSY = 512;
+
+/** A connection's state that most connections never need or need only when closing (see `_rare`). */
+class RareState {
+  binaryType: BinaryType = 'nodebuffer';
+  protocol = '';
+  extensions = '';
+  url = '';
+  closeCode: number = CLOSE_ABNORMAL;
+  closeReason: Buffer = EMPTY;
+  closeDeadline: Deadline | null = null;
+  unsentBytes = 0;
+  // permessage-deflate
+  deflate: PerMessageDeflate | null = null;
+  sendQueue: QueuedStep[] | null = null;
+  orphanedQueue: QueuedStep[] | null = null;
+  queuedBytes = 0;
+  // Client handshake
+  request: http.ClientRequest | null = null;
+  handshakeDeadline: Deadline | null = null;
+}
 /** A send step waiting behind an asynchronous one, with the callback to fail if it never runs. */
 type QueuedStep = (() => void) & { cb?: ((error?: Error) => void) | undefined };
 
@@ -336,26 +387,23 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   declare readonly CLOSING: 2;
   declare readonly CLOSED: 3;
 
-  /** @internal set by the server heartbeat while a ping is unanswered. */
-  _pingPending = false;
-
+  // Fields most connections never change from their default (client handshake, subprotocol,
+  // compression, queued sends, closing state) live in one object made on first need, and the
+  // booleans in one bit set: an idle server connection is a small object. The accessors below keep
+  // the code reading them as fields; writing a default makes no object.
+  private _rare: RareState | null = null;
+  private _flags = 0;
   private _readyState: number = CONNECTING;
-  private _binaryType: BinaryType = 'nodebuffer';
   private _socket: OwnedSocket | null = null;
+  /** Held only while bytes are in flight (see {@link ParserPool}). */
   private _parser: FrameParser | null = null;
-  private _isServer = false;
-  private _protocol = '';
-  private _extensions = '';
-  private _url = '';
-  private _closeFrameSent = false;
-  private _closeFrameReceived = false;
-  private _closeCode = CLOSE_ABNORMAL;
-  private _closeReason: Buffer = EMPTY;
-  private _closeDeadline: Deadline | null = null;
   /** 0: nothing pending; 1: output waits in the run until uncork; 2: and the socket is corked. */
   private _corkState = 0;
-  /** Prepared frames written this tick, not yet handed to the socket (see `joinRun`). */
-  private _run: Buffer[] | null = null;
+  /**
+   * Frames written this tick, not yet handed to the socket (see `joinRun`): one buffer alone (the
+   * usual case, without an array), or several in order.
+   */
+  private _run: Buffer | Buffer[] | null = null;
   private _runBytes = 0;
   /** Frame headers among `_runBytes` (not counted in bufferedAmount). */
   private _runOverhead = 0;
@@ -365,26 +413,170 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
    * close frame of a close() as buffered where ws has already handed it to the OS.
    */
   private _corkedOverhead = 0;
-  /** Payload bytes of sends made while CLOSING or CLOSED (WHATWG and ws keep counting them). */
-  private _unsentBytes = 0;
-  private _userPaused = false;
-  private _fragmenting = false;
   private _settings: ConnectionSettings = DEFAULT_SETTINGS;
   private _tracker: ConnectionTracker | null = null;
-  // permessage-deflate
-  private _deflate: PerMessageDeflate | null = null;
-  private _sendQueue: QueuedStep[] | null = null;
-  /** The queue as it was when the socket closed while a Blob was read or data compressed. */
-  private _orphanedQueue: QueuedStep[] | null = null;
+
+  private _more(): RareState {
+    return (this._rare ??= new RareState());
+  }
+  private _flag(bit: number): boolean {
+    return (this._flags & bit) !== 0;
+  }
+  private _setFlag(bit: number, on: boolean): void {
+    this._flags = on ? this._flags | bit : this._flags & ~bit;
+  }
+
+  /** @internal set by the server heartbeat while a ping is unanswered. */
+  get _pingPending(): boolean {
+    return this._flag(FLAG_PING_PENDING);
+  }
+  set _pingPending(on: boolean) {
+    this._setFlag(FLAG_PING_PENDING, on);
+  }
+  private get _isServer(): boolean {
+    return this._flag(FLAG_SERVER);
+  }
+  private set _isServer(on: boolean) {
+    this._setFlag(FLAG_SERVER, on);
+  }
+  private get _closeFrameSent(): boolean {
+    return this._flag(FLAG_CLOSE_SENT);
+  }
+  private set _closeFrameSent(on: boolean) {
+    this._setFlag(FLAG_CLOSE_SENT, on);
+  }
+  private get _closeFrameReceived(): boolean {
+    return this._flag(FLAG_CLOSE_RECEIVED);
+  }
+  private set _closeFrameReceived(on: boolean) {
+    this._setFlag(FLAG_CLOSE_RECEIVED, on);
+  }
+  private get _userPaused(): boolean {
+    return this._flag(FLAG_USER_PAUSED);
+  }
+  private set _userPaused(on: boolean) {
+    this._setFlag(FLAG_USER_PAUSED, on);
+  }
+  private get _fragmenting(): boolean {
+    return this._flag(FLAG_FRAGMENTING);
+  }
+  private set _fragmenting(on: boolean) {
+    this._setFlag(FLAG_FRAGMENTING, on);
+  }
+  /** The message being sent in fragments is compressed (decided by its first fragment). */
+  private get _compressingMessage(): boolean {
+    return this._flag(FLAG_COMPRESSING_MESSAGE);
+  }
+  private set _compressingMessage(on: boolean) {
+    this._setFlag(FLAG_COMPRESSING_MESSAGE, on);
+  }
   /** A compressed message is being inflated; the close waits for it (its message is delivered). */
-  private _inflating = false;
-  private _closeWhenIdle = false;
-  private _queuedBytes = 0;
+  private get _inflating(): boolean {
+    return this._flag(FLAG_INFLATING);
+  }
+  private set _inflating(on: boolean) {
+    this._setFlag(FLAG_INFLATING, on);
+  }
+  private get _closeWhenIdle(): boolean {
+    return this._flag(FLAG_CLOSE_WHEN_IDLE);
+  }
+  private set _closeWhenIdle(on: boolean) {
+    this._setFlag(FLAG_CLOSE_WHEN_IDLE, on);
+  }
   /** An asynchronous send step (deflate, or reading a Blob) is in flight: later sends queue behind it. */
-  private _busy = false;
-  // Client handshake
-  private _request: http.ClientRequest | null = null;
-  private _handshakeDeadline: Deadline | null = null;
+  private get _busy(): boolean {
+    return this._flag(FLAG_BUSY);
+  }
+  private set _busy(on: boolean) {
+    this._setFlag(FLAG_BUSY, on);
+  }
+
+  private get _binaryType(): BinaryType {
+    return this._rare?.binaryType ?? 'nodebuffer';
+  }
+  private set _binaryType(type: BinaryType) {
+    if (type !== 'nodebuffer' || this._rare !== null) this._more().binaryType = type;
+  }
+  private get _protocol(): string {
+    return this._rare?.protocol ?? '';
+  }
+  private set _protocol(protocol: string) {
+    if (protocol !== '' || this._rare !== null) this._more().protocol = protocol;
+  }
+  private get _extensions(): string {
+    return this._rare?.extensions ?? '';
+  }
+  private set _extensions(extensions: string) {
+    if (extensions !== '' || this._rare !== null) this._more().extensions = extensions;
+  }
+  private get _url(): string {
+    return this._rare?.url ?? '';
+  }
+  private set _url(url: string) {
+    if (url !== '' || this._rare !== null) this._more().url = url;
+  }
+  private get _closeCode(): number {
+    return this._rare?.closeCode ?? CLOSE_ABNORMAL;
+  }
+  private set _closeCode(code: number) {
+    if (code !== CLOSE_ABNORMAL || this._rare !== null) this._more().closeCode = code;
+  }
+  private get _closeReason(): Buffer {
+    return this._rare?.closeReason ?? EMPTY;
+  }
+  private set _closeReason(reason: Buffer) {
+    if (reason !== EMPTY || this._rare !== null) this._more().closeReason = reason;
+  }
+  private get _closeDeadline(): Deadline | null {
+    return this._rare?.closeDeadline ?? null;
+  }
+  private set _closeDeadline(deadline: Deadline | null) {
+    if (deadline !== null || this._rare !== null) this._more().closeDeadline = deadline;
+  }
+  /** Payload bytes of sends made while CLOSING or CLOSED (WHATWG and ws keep counting them). */
+  private get _unsentBytes(): number {
+    return this._rare?.unsentBytes ?? 0;
+  }
+  private set _unsentBytes(bytes: number) {
+    if (bytes !== 0 || this._rare !== null) this._more().unsentBytes = bytes;
+  }
+  private get _deflate(): PerMessageDeflate | null {
+    return this._rare?.deflate ?? null;
+  }
+  private set _deflate(deflate: PerMessageDeflate | null) {
+    if (deflate !== null || this._rare !== null) this._more().deflate = deflate;
+  }
+  private get _sendQueue(): QueuedStep[] | null {
+    return this._rare?.sendQueue ?? null;
+  }
+  private set _sendQueue(queue: QueuedStep[] | null) {
+    if (queue !== null || this._rare !== null) this._more().sendQueue = queue;
+  }
+  /** The queue as it was when the socket closed while a Blob was read or data compressed. */
+  private get _orphanedQueue(): QueuedStep[] | null {
+    return this._rare?.orphanedQueue ?? null;
+  }
+  private set _orphanedQueue(queue: QueuedStep[] | null) {
+    if (queue !== null || this._rare !== null) this._more().orphanedQueue = queue;
+  }
+  private get _queuedBytes(): number {
+    return this._rare?.queuedBytes ?? 0;
+  }
+  private set _queuedBytes(bytes: number) {
+    if (bytes !== 0 || this._rare !== null) this._more().queuedBytes = bytes;
+  }
+  private get _request(): http.ClientRequest | null {
+    return this._rare?.request ?? null;
+  }
+  private set _request(request: http.ClientRequest | null) {
+    if (request !== null || this._rare !== null) this._more().request = request;
+  }
+  private get _handshakeDeadline(): Deadline | null {
+    return this._rare?.handshakeDeadline ?? null;
+  }
+  private set _handshakeDeadline(deadline: Deadline | null) {
+    if (deadline !== null || this._rare !== null) this._more().handshakeDeadline = deadline;
+  }
 
   /**
    * Opens a client connection to `address` (`ws:`, `wss:`, `http:` or `https:` URL).
@@ -423,7 +615,9 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   get bufferedAmount(): number {
     const socket = this._socket;
     if (socket === null || this._readyState === CLOSED) return this._unsentBytes;
-    return socket.writableLength - this._corkedOverhead + this._queuedBytes + this._runBytes + this._unsentBytes;
+    const rare = this._rare;
+    const pending = socket.writableLength - this._corkedOverhead + this._runBytes;
+    return rare === null ? pending : pending + rare.queuedBytes + rare.unsentBytes;
   }
   /** Whether this is the server side of the connection. */
   get isServer(): boolean {
@@ -458,14 +652,6 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
         maxPayload: settings.maxPayload,
       });
     }
-    this._parser = new FrameParser(this, {
-      expectMasked: options.isServer,
-      maxPayload: settings.maxPayload,
-      allowCompression: this._deflate !== null,
-      alloc: allocUnsafe,
-      isUtf8,
-      skipUtf8Validation: !settings.validateUtf8,
-    });
     // Bytes read past the handshake go back into the socket so they are parsed first, in order.
     if (head.length > 0) socket.unshift(head);
     const owned = socket as OwnedSocket;
@@ -476,7 +662,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
       socket.setNoDelay(true);
     }
     socket.on('data', socketOnData);
-    socket.on('end', socketOnEnd);
+    addEndListener(socket);
     socket.on('close', socketOnClose);
     socket.on('error', socketOnError);
     socket.on('drain', socketOnDrain);
@@ -541,7 +727,6 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     else this._sendPayload(opcode, payload, length, fin, compress, cb, false);
     return true;
   }
-  private _compressingMessage = false;
 
   /** A send, ping or pong while CLOSING or CLOSED: counted in bufferedAmount, the callback gets an error (as ws). */
   private _sendAfterClose(data: unknown, cb: ((error?: Error) => void) | undefined): void {
@@ -665,27 +850,28 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     }
     const length = message.payload.length;
     if (!this._admit(length, cb)) return false;
-    const write = (): void => {
-      if (this._isServer) {
-        if (cb === undefined) this._addToRun(message);
-        else {
-          this._cork();
-          this._corkedOverhead += message.frame.length - message.payload.length;
-          this._write(message.frame, cb);
-        }
-      }
-      else this._writeFrame(message.binary ? OPCODE_BINARY : OPCODE_TEXT, message.payload, message.payload.length, true, false, cb);
-    };
     if (this._sendQueue !== null) {
       this._queuedBytes += length;
       this._enqueue(() => {
         this._queuedBytes -= length;
-        write();
+        this._writePrepared(message, cb);
       }, cb);
     } else {
-      write();
+      this._writePrepared(message, cb);
     }
     return true;
+  }
+
+  private _writePrepared(message: PreparedMessage, cb: ((error?: Error) => void) | undefined): void {
+    if (!this._isServer) {
+      this._writeFrame(message.binary ? OPCODE_BINARY : OPCODE_TEXT, message.payload, message.payload.length, true, false, cb);
+    } else if (cb === undefined) {
+      this._addToRun(message);
+    } else {
+      this._cork();
+      this._corkedOverhead += message.frame.length - message.payload.length;
+      this._write(message.frame, cb);
+    }
   }
 
   /**
@@ -850,7 +1036,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   /** @internal Ends this connection's open slab region: it joins the run, ahead of later frames. */
   _closeRegion(): void {
     slabOwner = null;
-    (this._run ??= []).push(slab.subarray(slabStart, slabUsed));
+    this._appendToRun(slab.subarray(slabStart, slabUsed));
   }
 
   private _write(data: Buffer | string, cb?: (error?: Error) => void): void {
@@ -869,9 +1055,16 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   private _addToRun(message: PreparedMessage): void {
     this._cork();
     if (slabOwner === this) this._closeRegion();
-    (this._run ??= []).push(message.frame);
+    this._appendToRun(message.frame);
     this._runBytes += message.payload.length;
     this._runOverhead += message.frame.length - message.payload.length;
+  }
+
+  private _appendToRun(frames: Buffer): void {
+    const run = this._run;
+    if (run === null) this._run = frames;
+    else if (Array.isArray(run)) run.push(frames);
+    else this._run = [run, frames];
   }
 
   /** Hands the socket what waits in the run, this connection's open slab region included, if anything. */
@@ -883,7 +1076,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     this._runBytes = 0;
     this._corkedOverhead += this._runOverhead;
     this._runOverhead = 0;
-    socket.write(run.length === 1 ? run[0]! : joinRun(run));
+    socket.write(Array.isArray(run) ? joinRun(run) : run);
   }
 
   /**
@@ -972,7 +1165,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
       return;
     }
     this._readyState = CLOSING;
-    this._parser?.stop();
+    this._takeParser().stop();
     this._socket?.destroy();
   }
 
@@ -980,7 +1173,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   pause(): void {
     if (this._readyState === CONNECTING || this._readyState === CLOSED) return;
     this._userPaused = true;
-    this._parser?.pause();
+    this._takeParser().pause();
     this._socket?.pause();
   }
 
@@ -1118,9 +1311,39 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
 
   // ---------------------------------------------------------------- socket events
 
+  /** The parser holding this connection's bytes in flight, or one from the pool (see {@link ParserPool}). */
+  private _takeParser(): FrameParser {
+    const held = this._parser;
+    if (held !== null) return held;
+    const settings = this._settings;
+    const kind = (this._isServer ? 1 : 0) | (this._deflate !== null ? 2 : 0);
+    const pool = (settings.parserPools[kind] ??= new ParserPool({
+      expectMasked: this._isServer,
+      maxPayload: settings.maxPayload,
+      allowCompression: this._deflate !== null,
+      alloc: allocUnsafe,
+      isUtf8,
+      skipUtf8Validation: !settings.validateUtf8,
+    }));
+    let parser = pool.free.pop();
+    if (parser === undefined) parser = new FrameParser(this, pool.options);
+    else parser.rebind(this);
+    this._parser = parser;
+    return parser;
+  }
+
+  /** Gives the parser back to the pool when nothing is in flight. */
+  private _releaseParser(parser: FrameParser): void {
+    if (this._parser !== parser || !parser.idle) return;
+    this._parser = null;
+    parser.rebind(NO_HANDLER); // lets this connection go when it closes
+    const free = this._settings.parserPools[(this._isServer ? 1 : 0) | (this._deflate !== null ? 2 : 0)]!.free;
+    if (free.length < MAX_FREE_PARSERS) free.push(parser);
+  }
+
   /** @internal */
   _onSocketData(chunk: Buffer): void {
-    const parser = this._parser!;
+    const parser = this._takeParser();
     // Replies written while this chunk is handled leave in one batch when it is done, without the
     // per-tick flush (request/response traffic); writes to other connections still flush per tick.
     const outer = receiving;
@@ -1131,7 +1354,11 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
       receiving = outer;
       this._uncork();
     }
-    if (parser.paused && !this._socket!.isPaused()) this._socket!.pause();
+    if (parser.paused) {
+      if (!this._socket!.isPaused()) this._socket!.pause();
+    } else {
+      this._releaseParser(parser);
+    }
   }
 
   /** @internal */
@@ -1146,6 +1373,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     const socket = this._socket!;
     socket.off('data', socketOnData);
     socket.off('end', socketOnEnd);
+    socket.off('end', socketOnEndAfterNode);
     socket.off('close', socketOnClose);
     socket.off('drain', socketOnDrain);
     cancelDeadline(this._closeDeadline);
@@ -1157,10 +1385,10 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     this._queuedBytes = 0;
     // Bytes the socket received but we had not read yet (paused while inflating) are still
     // parsed, and a message being inflated is still delivered, before 'close' (as ws).
-    const parser = this._parser!;
-    if (!parser.stopped && !this._closeFrameReceived) {
+    if (!this._closeFrameReceived) {
+      const parser = this._takeParser();
       let chunk: Buffer | null;
-      while ((chunk = socket.read() as Buffer | null) !== null) parser.push(chunk);
+      if (!parser.stopped) while ((chunk = socket.read() as Buffer | null) !== null) parser.push(chunk);
     }
     if (this._inflating) {
       this._closeWhenIdle = true;
@@ -1346,6 +1574,27 @@ function socketOnData(this: OwnedSocket, chunk: Buffer): void {
   this._switchboardWs!._onSocketData(chunk);
 }
 function socketOnEnd(this: OwnedSocket): void {
+  this._switchboardWs!._onSocketEnd();
+}
+
+// A net.Socket comes with one 'end' listener of Node's own (after the peer's FIN it stops writes
+// when the socket is not half-open); a second listener would turn that entry of its listener table
+// into an array (64 bytes per connection). Where Node's is the only one, ours takes its place and
+// calls it first, so both run in the same order as before.
+let nodeEndListener: ((this: Duplex) => void) | null = null;
+function addEndListener(socket: Duplex): void {
+  const listeners = socket.listeners('end') as ((this: Duplex) => void)[];
+  const only = listeners.length === 1 ? listeners[0]! : null;
+  if (only !== null && socket instanceof net.Socket && (only === nodeEndListener || (nodeEndListener === null && only.name === 'onReadableStreamEnd'))) {
+    nodeEndListener = only;
+    socket.removeListener('end', only);
+    socket.on('end', socketOnEndAfterNode);
+  } else {
+    socket.on('end', socketOnEnd);
+  }
+}
+function socketOnEndAfterNode(this: OwnedSocket): void {
+  nodeEndListener!.call(this);
   this._switchboardWs!._onSocketEnd();
 }
 function socketOnClose(this: OwnedSocket): void {
