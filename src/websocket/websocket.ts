@@ -662,7 +662,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
       socket.setNoDelay(true);
     }
     socket.on('data', socketOnData);
-    addEndListener(socket);
+    socket.on('end', socketOnEnd);
     socket.on('close', socketOnClose);
     socket.on('error', socketOnError);
     socket.on('drain', socketOnDrain);
@@ -1373,7 +1373,6 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     const socket = this._socket!;
     socket.off('data', socketOnData);
     socket.off('end', socketOnEnd);
-    socket.off('end', socketOnEndAfterNode);
     socket.off('close', socketOnClose);
     socket.off('drain', socketOnDrain);
     cancelDeadline(this._closeDeadline);
@@ -1574,27 +1573,6 @@ function socketOnData(this: OwnedSocket, chunk: Buffer): void {
   this._switchboardWs!._onSocketData(chunk);
 }
 function socketOnEnd(this: OwnedSocket): void {
-  this._switchboardWs!._onSocketEnd();
-}
-
-// A net.Socket comes with one 'end' listener of Node's own (after the peer's FIN it stops writes
-// when the socket is not half-open); a second listener would turn that entry of its listener table
-// into an array (64 bytes per connection). Where Node's is the only one, ours takes its place and
-// calls it first, so both run in the same order as before.
-let nodeEndListener: ((this: Duplex) => void) | null = null;
-function addEndListener(socket: Duplex): void {
-  const listeners = socket.listeners('end') as ((this: Duplex) => void)[];
-  const only = listeners.length === 1 ? listeners[0]! : null;
-  if (only !== null && socket instanceof net.Socket && (only === nodeEndListener || (nodeEndListener === null && only.name === 'onReadableStreamEnd'))) {
-    nodeEndListener = only;
-    socket.removeListener('end', only);
-    socket.on('end', socketOnEndAfterNode);
-  } else {
-    socket.on('end', socketOnEnd);
-  }
-}
-function socketOnEndAfterNode(this: OwnedSocket): void {
-  nodeEndListener!.call(this);
   this._switchboardWs!._onSocketEnd();
 }
 function socketOnClose(this: OwnedSocket): void {

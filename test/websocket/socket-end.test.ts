@@ -1,5 +1,5 @@
 // The peer's FIN without a close frame: the server connection ends its side and reports 1006, and
-// Node's own 'end' handling of the socket (which ours calls in its place) still runs.
+// Node's own 'end' handling of the socket (it refuses writes after the FIN) still runs beside ours.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -20,7 +20,6 @@ test('a FIN without a close frame ends our side too and reports 1006', async (t)
   const ended = once(socket, 'end');
   client.socket.end();
   await ended;
-  assert.equal(socket.listenerCount('end'), 1);
   assert.notEqual(socket.write, Object.getPrototypeOf(socket).write, "Node's own 'end' listener ran");
   const [code] = (await closed) as [number];
   assert.equal(code, 1006);
