@@ -2,6 +2,7 @@
  * One Engine.IO session: its state, write buffer, heartbeat and the switch from polling to
  * WebSocket. Transports move bytes; the session decides what to send and when it is over.
  */
+import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { EnginePacket, PacketType } from '../protocol/engineio.js';

@@ -3,7 +3,7 @@
  * peer did; every decision (what to send, when the session ends) stays in EngineSocket.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { isUtf8 } from 'node:buffer';
+import { Buffer, isUtf8 } from 'node:buffer';
 import { gzip, deflateRaw, constants as zlib } from 'node:zlib';
 import { decodePacket, decodePayload, EngineDecodeError, SEPARATOR, type EnginePacket, type PacketType } from '../protocol/engineio.js';
 import { decodeBinaryPayloadV3, decodePacketV3, decodePayloadV3, lengthPrefixed, withTypeByte } from '../protocol/engineio-v3.js';

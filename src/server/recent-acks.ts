@@ -13,6 +13,7 @@
  *   after the client recovers its session: while the session waits for recovery the clock stops
  *   (`suspend`), and restarts when it is restored (`resume`).
  */
+import { performance } from 'node:perf_hooks';
 import type { TimeoutHandle } from './timeouts.js';
 
 /** How long and how much the server keeps of answered acks, per socket. */

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { nextTick } from 'node:process';
 import { PacketType, RESERVED_EVENTS, type Packet } from '../protocol/socketio.js';
 import type { Adapter, BroadcastFlags, Room, Session, SessionToPersist, SocketId } from './adapter.js';
 import { BroadcastOperator } from './broadcast.js';
@@ -487,7 +488,7 @@ export class Socket<
     switch (packet.type) {
       case PacketType.EVENT:
       case PacketType.BINARY_EVENT:
-        process.nextTick(oneventLater, this, packet);
+        nextTick(oneventLater, this, packet);
         break;
       case PacketType.ACK:
       case PacketType.BINARY_ACK:
