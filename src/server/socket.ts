@@ -605,6 +605,7 @@ export class Socket<
     if (!this.connected) return; // packets received after disconnection are ignored
     const args = packet.data as unknown[];
     const id = packet.id;
+    let ack: ((...args: unknown[]) => void) | undefined;
     if (id !== undefined) {
       const recent = (this.recentAcks ??= this.server._newRecentAcks());
       const repeat = recent.receive(id);
@@ -614,8 +615,15 @@ export class Socket<
         if (repeat.kind === 'answer' && !this.closed) this.client._write(repeat.answer, NO_FLAGS);
         return;
       }
-      args.push(this.ackFor(id, recent));
+      ack = this.ackFor(id, recent);
     }
+    const rare = this.rare;
+    if (rare === undefined || (!rare.anyListeners?.length && !rare.fns?.length)) {
+      // No catch-all listener or middleware sees the array: the ack goes straight to the listener.
+      this.emitEvent(args, ack);
+      return;
+    }
+    if (ack !== undefined) args.push(ack);
     if (this.anyListeners?.length) {
       for (const listener of this.anyListeners.slice()) listener.apply(this, args as [unknown, ...unknown[]]);
     }
