@@ -134,6 +134,10 @@ export interface SessionContext {
   sessionClosed(socket: EngineSocket): void;
 }
 
+const emitMethod = EventEmitter.prototype.emit;
+/** EventEmitter's per-instance `captureRejections` flag (undefined if this Node keeps it elsewhere). */
+const kCapture = Object.getOwnPropertySymbols(new EventEmitter()).find((symbol) => symbol.description === 'kCapture');
+
 /** How a polling session closed by the server ends once its queue is out (engine.io's framing). */
 const NOOP_THEN_CLOSE: OutPacket[] = [{ type: 'noop' }, { type: 'close' }];
 
@@ -399,7 +403,7 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
     if ((this.watched & WATCH_PACKET) !== 0 && this.listenerCount('packet') > 0) this.emit('packet', packet);
     switch (packet.type) {
       case 'message':
-        this.emit('message', typeof packet.data === 'string' ? packet.data : toBuffer(packet.data));
+        this.emitMessage(typeof packet.data === 'string' ? packet.data : toBuffer(packet.data));
         break;
       case 'pong':
         if (this.protocol === 3) {
@@ -423,6 +427,20 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
         break;
       default: // open / upgrade / noop from a client carry no meaning on an open session
         break;
+    }
+  }
+
+  /**
+   * `emit('message', data)`. A lone listener (the usual case: the Socket.IO client) is called as
+   * emit() would call it, without emit()'s generic lookup and argument array; emit() itself when
+   * it is overridden or watches returned promises (`captureRejections`).
+   */
+  private emitMessage(data: string | Buffer): void {
+    const listener = (this as unknown as { _events: Record<string, unknown> })._events.message;
+    if (typeof listener === 'function' && this.emit === emitMethod && kCapture !== undefined && (this as unknown as Record<symbol, unknown>)[kCapture] !== true) {
+      listener.call(this, data);
+    } else {
+      this.emit('message', data);
     }
   }
 
