@@ -83,9 +83,12 @@ export class PreparedPacket {
   /** Binary messages differ in Engine.IO v3 (type byte / `b4` prefix): built once too, if needed. */
   private v3Frame: PreparedFrame | null = null;
   private v3Text: string | null = null;
+  /** @internal bytes the message counts for in a session's buffer (read once per recipient). */
+  readonly byteLength: number;
   /** `frame`: the WebSocket frame when the caller already has it (`wsPreEncodedFrame`). */
   constructor(readonly data: string | Uint8Array, frame: PreparedFrame | null = null) {
     this.frame = frame;
+    this.byteLength = typeof data === 'string' ? data.length + 1 : data.byteLength;
   }
 
   /** @internal the WebSocket frame (text `4…` or raw binary), framed once per protocol revision. */
@@ -102,11 +105,6 @@ export class PreparedPacket {
     if (typeof data === 'string') return (this.text ??= '4' + data);
     if (protocol === 3) return (this.v3Text ??= 'b4' + toBuffer(data).toString('base64'));
     return (this.text ??= 'b' + toBuffer(data).toString('base64'));
-  }
-
-  /** @internal */
-  get byteLength(): number {
-    return typeof this.data === 'string' ? this.data.length + 1 : this.data.byteLength;
   }
 }
 
