@@ -2,6 +2,7 @@
  * One Engine.IO session: its state, write buffer, heartbeat and the switch from polling to
  * WebSocket. Transports move bytes; the session decides what to send and when it is over.
  */
+import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { EnginePacket, PacketType } from '../protocol/engineio.js';
@@ -82,9 +83,12 @@ export class PreparedPacket {
   /** Binary messages differ in Engine.IO v3 (type byte / `b4` prefix): built once too, if needed. */
   private v3Frame: PreparedFrame | null = null;
   private v3Text: string | null = null;
+  /** @internal bytes the message counts for in a session's buffer (read once per recipient). */
+  readonly byteLength: number;
   /** `frame`: the WebSocket frame when the caller already has it (`wsPreEncodedFrame`). */
   constructor(readonly data: string | Uint8Array, frame: PreparedFrame | null = null) {
     this.frame = frame;
+    this.byteLength = typeof data === 'string' ? data.length + 1 : data.byteLength;
   }
 
   /** @internal the WebSocket frame (text `4…` or raw binary), framed once per protocol revision. */
@@ -101,11 +105,6 @@ export class PreparedPacket {
     if (typeof data === 'string') return (this.text ??= '4' + data);
     if (protocol === 3) return (this.v3Text ??= 'b4' + toBuffer(data).toString('base64'));
     return (this.text ??= 'b' + toBuffer(data).toString('base64'));
-  }
-
-  /** @internal */
-  get byteLength(): number {
-    return typeof this.data === 'string' ? this.data.length + 1 : this.data.byteLength;
   }
 }
 
@@ -132,6 +131,10 @@ export interface SessionContext {
   sessionDrained(socket: EngineSocket): void;
   sessionClosed(socket: EngineSocket): void;
 }
+
+const emitMethod = EventEmitter.prototype.emit;
+/** EventEmitter's per-instance `captureRejections` flag (undefined if this Node keeps it elsewhere). */
+const kCapture = Object.getOwnPropertySymbols(new EventEmitter()).find((symbol) => symbol.description === 'kCapture');
 
 /** How a polling session closed by the server ends once its queue is out (engine.io's framing). */
 const NOOP_THEN_CLOSE: OutPacket[] = [{ type: 'noop' }, { type: 'close' }];
@@ -398,7 +401,7 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
     if ((this.watched & WATCH_PACKET) !== 0 && this.listenerCount('packet') > 0) this.emit('packet', packet);
     switch (packet.type) {
       case 'message':
-        this.emit('message', typeof packet.data === 'string' ? packet.data : toBuffer(packet.data));
+        this.emitMessage(typeof packet.data === 'string' ? packet.data : toBuffer(packet.data));
         break;
       case 'pong':
         if (this.protocol === 3) {
@@ -422,6 +425,20 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
         break;
       default: // open / upgrade / noop from a client carry no meaning on an open session
         break;
+    }
+  }
+
+  /**
+   * `emit('message', data)`. A lone listener (the usual case: the Socket.IO client) is called as
+   * emit() would call it, without emit()'s generic lookup and argument array; emit() itself when
+   * it is overridden or watches returned promises (`captureRejections`).
+   */
+  private emitMessage(data: string | Buffer): void {
+    const listener = (this as unknown as { _events: Record<string, unknown> })._events.message;
+    if (typeof listener === 'function' && this.emit === emitMethod && kCapture !== undefined && (this as unknown as Record<symbol, unknown>)[kCapture] !== true) {
+      listener.call(this, data);
+    } else {
+      this.emit('message', data);
     }
   }
 

@@ -5,6 +5,8 @@
  * and removing are O(1) and no per-session timer objects exist.
  */
 
+import { performance } from 'node:perf_hooks';
+
 /** A slot one owner puts into at most one queue at a time; reused for the owner's whole life. */
 export class TimerEntry<T> {
   /** @internal */ due = 0;

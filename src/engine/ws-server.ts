@@ -2,6 +2,7 @@
  * The one seam between the engine and a WebSocket implementation. Everything the engine needs
  * from WebSocket goes through the small interfaces below.
  */
+import { Buffer } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { extraUpgradeHeaders, type UpgradeResponse } from './middleware.js';

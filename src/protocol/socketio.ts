@@ -401,11 +401,14 @@ export function decodeText(str: string, maxAttachments = DEFAULT_MAX_ATTACHMENTS
     i = comma === -1 ? end : end + 1;
   }
 
+  // The id's value is accumulated while its digits are scanned (no substring, no Number()); at
+  // most 15 digits are accepted, which stay exact in a double.
   const idStart = i;
-  while (i < str.length && isDigit(str.charCodeAt(i))) i++;
+  let id = 0;
+  for (let c; i < str.length && isDigit((c = str.charCodeAt(i))); i++) id = id * 10 + (c - 48);
   if (i > idStart) {
     if (i - idStart > 15) throw new SocketIODecodeError('INVALID_ACK_ID', 'ack id too large');
-    packet.id = Number(str.slice(idStart, i));
+    packet.id = id;
   }
   if ((type === PacketType.ACK || type === PacketType.BINARY_ACK) && packet.id === undefined) {
     throw new SocketIODecodeError('INVALID_ACK_ID', 'ack packet without id');

@@ -358,7 +358,9 @@ export class Adapter extends EventEmitter {
     const except = this.computeExceptSids(opts.except);
     const sockets = this.nsp.sockets;
     if (rooms.size === 0) {
-      for (const [id, socket] of sockets) if (!except.has(id)) fn(socket);
+      // Everyone (io.emit): no per-socket lookup in an empty except set.
+      if (except.size === 0) for (const socket of sockets.values()) fn(socket);
+      else for (const [id, socket] of sockets) if (!except.has(id)) fn(socket);
       return;
     }
     if (rooms.size === 1) {

@@ -3,7 +3,7 @@ import { PacketType, SocketIODecodeError, type Packet } from '../protocol/socket
 import type { PacketDecoder } from '../protocol/codec.js';
 import type { BroadcastFlags, SocketId } from './adapter.js';
 import type { EngineSocket, PreparedMessage } from './engine.js';
-import { canWriteNow, sendPrepared } from './engine.js';
+import { canWriteNow, sendOptions, sendPrepared } from './engine.js';
 import type { ExtendedError } from './namespace.js';
 import type { Server } from './server.js';
 import type { DisconnectReason, Socket } from './socket.js';
@@ -205,7 +205,7 @@ export class Client {
     const conn = this.conn;
     if (conn.readyState !== 'open') return;
     if (flags.volatile && !canWriteNow(conn)) return;
-    const opts = { compress: flags.compress !== false };
+    const opts = sendOptions(flags.compress !== false);
     for (let i = 0; i < parts.length; i++) conn.send(parts[i]!, opts);
   }
 

@@ -37,7 +37,12 @@ export function canWriteNow(socket: EngineSocket): boolean {
 const COMPRESS = Object.freeze({ compress: true });
 const NO_COMPRESS = Object.freeze({ compress: false });
 
+/** The options of a `send` with this compression flag: shared objects, none made per packet. */
+export function sendOptions(compress: boolean): { readonly compress: boolean } {
+  return compress ? COMPRESS : NO_COMPRESS;
+}
+
 /** Writes a message prepared by {@link prepareMessage}. */
 export function sendPrepared(socket: EngineSocket, prepared: PreparedMessage, compress: boolean): void {
-  socket.sendPrepared(prepared, compress ? COMPRESS : NO_COMPRESS);
+  socket.sendPrepared(prepared, sendOptions(compress));
 }

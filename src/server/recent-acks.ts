@@ -13,6 +13,7 @@
  *   after the client recovers its session: while the session waits for recovery the clock stops
  *   (`suspend`), and restarts when it is restored (`resume`).
  */
+import { performance } from 'node:perf_hooks';
 import type { TimeoutHandle } from './timeouts.js';
 
 /** How long and how much the server keeps of answered acks, per socket. */
@@ -30,6 +31,8 @@ export const DEFAULT_RETRY_WINDOW_AGE = 10_000;
 type Parts = (string | Uint8Array)[];
 
 interface Entry {
+  /** The ack id (also the entry's key: walks over the values need no [key, value] pairs). */
+  readonly id: number;
   /** The encoded ACK; `null` while the handler runs; `undefined` once answered but not kept. */
   answer: Parts | null | undefined;
   bytes: number;
@@ -77,7 +80,7 @@ export class RecentAcks {
     this.expire(now);
     const entry = this.entries.get(id);
     if (entry === undefined) {
-      this.entries.set(id, { answer: null, bytes: 0, answeredAt: RUNNING });
+      this.entries.set(id, { id, answer: null, bytes: 0, answeredAt: RUNNING });
       if (this.entries.size > MAX_IDS) this.forget(this.entries.keys().next().value!);
       return NEW;
     }
@@ -97,9 +100,11 @@ export class RecentAcks {
       entry.answer = answer;
       entry.bytes = bytes;
       this.kept += bytes;
-      for (const [otherId, other] of this.entries) {
-        if (this.kept <= this.maxBytes) break;
-        if (other.answer && otherId !== id) this.dropAnswer(other);
+      if (this.kept > this.maxBytes) {
+        for (const other of this.entries.values()) {
+          if (this.kept <= this.maxBytes) break;
+          if (other.answer && other.id !== id) this.dropAnswer(other);
+        }
       }
     } else {
       entry.answer = undefined;
@@ -138,10 +143,10 @@ export class RecentAcks {
 
   /** Drops answers older than `maxAge`. */
   private expire(now: number): void {
-    for (const [id, entry] of this.entries) {
+    for (const entry of this.entries.values()) {
       if (entry.answeredAt === RUNNING) continue; // bounded by count only
       if (now - entry.answeredAt < this.maxAge) break;
-      this.forget(id);
+      this.forget(entry.id);
     }
   }
 

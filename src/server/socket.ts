@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { nextTick } from 'node:process';
 import { PacketType, RESERVED_EVENTS, type Packet } from '../protocol/socketio.js';
 import type { Adapter, BroadcastFlags, Room, Session, SessionToPersist, SocketId } from './adapter.js';
 import { BroadcastOperator } from './broadcast.js';
@@ -487,7 +488,7 @@ export class Socket<
     switch (packet.type) {
       case PacketType.EVENT:
       case PacketType.BINARY_EVENT:
-        process.nextTick(oneventLater, this, packet);
+        deferEvent(this, packet);
         break;
       case PacketType.ACK:
       case PacketType.BINARY_ACK:
@@ -604,6 +605,7 @@ export class Socket<
     if (!this.connected) return; // packets received after disconnection are ignored
     const args = packet.data as unknown[];
     const id = packet.id;
+    let ack: ((...args: unknown[]) => void) | undefined;
     if (id !== undefined) {
       const recent = (this.recentAcks ??= this.server._newRecentAcks());
       const repeat = recent.receive(id);
@@ -613,8 +615,15 @@ export class Socket<
         if (repeat.kind === 'answer' && !this.closed) this.client._write(repeat.answer, NO_FLAGS);
         return;
       }
-      args.push(this.ackFor(id, recent));
+      ack = this.ackFor(id, recent);
     }
+    const rare = this.rare;
+    if (rare === undefined || (!rare.anyListeners?.length && !rare.fns?.length)) {
+      // No catch-all listener or middleware sees the array: the ack goes straight to the listener.
+      this.emitEvent(args, ack);
+      return;
+    }
+    if (ack !== undefined) args.push(ack);
     if (this.anyListeners?.length) {
       for (const listener of this.anyListeners.slice()) listener.apply(this, args as [unknown, ...unknown[]]);
     }
@@ -660,10 +669,59 @@ export class Socket<
 
 /**
  * EVENTs reach `onAny`, middlewares and listeners a tick after they were decoded, as with
- * socket.io: a DISCONNECT decoded in the same batch wins, and the event is dropped.
+ * socket.io: a DISCONNECT decoded in the same batch wins, and the event is dropped. The EVENTs
+ * decoded before that tick runs (those of one read) share it: one `nextTick` per batch rather than
+ * one per event (a tick object, an argument array and async-context bookkeeping each).
  */
-function oneventLater(socket: Socket<any, any, any, any>, packet: Packet): void {
-  socket._onevent(packet);
+interface DeferredEvents {
+  sockets: (Socket<any, any, any, any> | undefined)[];
+  packets: (Packet | undefined)[];
+  count: number;
+}
+// Two queues used in turn, whose arrays keep their capacity: no array grows from empty per read.
+let deferred: DeferredEvents = { sockets: [], packets: [], count: 0 };
+let spareDeferred: DeferredEvents = { sockets: [], packets: [], count: 0 };
+
+function deferEvent(socket: Socket<any, any, any, any>, packet: Packet): void {
+  const queue = deferred;
+  if (queue.count === 0) nextTick(runDeferredEvents);
+  queue.sockets[queue.count] = socket;
+  queue.packets[queue.count++] = packet;
+}
+
+function runDeferredEvents(): void {
+  const queue = deferred;
+  // Events decoded while these run (none from I/O, which waits for the tick) get a tick of their own.
+  deferred = spareDeferred;
+  const { sockets, packets, count } = queue;
+  let i = 0;
+  try {
+    for (; i < count; i++) {
+      const socket = sockets[i]!;
+      const packet = packets[i]!;
+      sockets[i] = packets[i] = undefined;
+      socket._onevent(packet);
+    }
+  } finally {
+    if (i < count - 1) {
+      // A listener threw (the error goes on, uncaught, as from its own tick): the events after it
+      // still run, in order and ahead of any decoded since.
+      const rest: DeferredEvents = { sockets: sockets.slice(i + 1, count), packets: packets.slice(i + 1, count), count: count - i - 1 };
+      for (let j = i + 1; j < count; j++) sockets[j] = packets[j] = undefined;
+      const later = deferred;
+      if (later.count === 0) nextTick(runDeferredEvents);
+      for (let j = 0; j < later.count; j++) {
+        rest.sockets.push(later.sockets[j]);
+        rest.packets.push(later.packets[j]);
+        later.sockets[j] = later.packets[j] = undefined;
+      }
+      rest.count += later.count;
+      later.count = 0;
+      deferred = rest;
+    }
+    queue.count = 0;
+    spareDeferred = queue;
+  }
 }
 
 function removeListener(list: AnyListener[] | undefined, listener: AnyListener | undefined): AnyListener[] | undefined {

@@ -2,6 +2,8 @@
  * Shared timeouts: one timer per distinct duration instead of one per connection or per ack.
  * Entries of equal duration expire in insertion order, so each queue only watches its head.
  */
+import { performance } from 'node:perf_hooks';
+
 export interface TimeoutHandle {
   cancel(): void;
 }

@@ -24,6 +24,39 @@ describe('decoding errors', () => {
   }
 });
 
+describe('event listeners', () => {
+  test('a listener that throws surfaces its error as uncaught; the events that came with it still reach their listeners, in order', async (t) => {
+    const h = await setup(t);
+    const c = h.client();
+    const [socket] = await once<[Socket]>(h.io, 'connection');
+    await once(c, 'connect');
+    // The test runner's own handler would fail the test: put it aside while the error is expected.
+    const runners = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    const errors: Error[] = [];
+    process.on('uncaughtException', (err) => errors.push(err));
+    t.after(() => {
+      process.removeAllListeners('uncaughtException');
+      for (const listener of runners) process.on('uncaughtException', listener);
+    });
+    const seen: string[] = [];
+    socket.on('boom', () => {
+      seen.push('boom');
+      throw new Error('listener failed');
+    });
+    socket.on('after', (n: number) => seen.push(`after ${n}`));
+    // Written in one go, so the server decodes them from the same read.
+    const engine = c.io.engine as unknown as { write(data: string): void };
+    engine.write('2["boom"]');
+    engine.write('2["after",1]');
+    engine.write('2["after",2]');
+    await until(() => seen.length === 3);
+    assert.deepEqual(seen, ['boom', 'after 1', 'after 2']);
+    assert.deepEqual(errors.map((err) => err.message), ['listener failed']);
+    assert.equal(socket.connected, true);
+  });
+});
+
 describe('io.close()', () => {
   test('passes ERR_SERVER_NOT_RUNNING to the callback when the HTTP server never listened, and resolves', async () => {
     const io = new Server(createServer());
