@@ -3,9 +3,11 @@
  * WebSocket. Transports move bytes; the session decides what to send and when it is over.
  */
 import { EventEmitter } from 'node:events';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Socket as NetSocket } from 'node:net';
 import type { EnginePacket, PacketType } from '../protocol/engineio.js';
 import { withTypeByte } from '../protocol/engineio-v3.js';
+import { KeptRequest } from './kept-request.js';
 import { TimerEntry, type DelayQueue } from './timers.js';
 import type { PollingTransport, Transport, WebSocketTransport } from './transports.js';
 import { preEncodedFrame, prepareFrame, type PreparedFrame } from './ws-server.js';
@@ -189,12 +191,20 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
   flushScheduled = false;
   /** @internal `WATCH_*` bits of the events someone listened for (see trackListeners). */
   watched = 0;
+  /** The request that opened the session, or what was kept of it until it is read (see KeptRequest). */
+  private openedBy: IncomingMessage | KeptRequest | null;
+  /**
+   * The request that opened the session (headers, url, socket). An own property, as in engine.io:
+   * an application that will not read it again frees it with `session.request = null` or
+   * `delete session.request` (`socket.handshake.headers` is then empty).
+   */
+  declare readonly request: IncomingMessage;
 
   /** @internal */
   constructor(
     readonly id: string,
-    /** The request that opened the session (headers, url, remote address). */
-    readonly request: IncomingMessage,
+    /** The request that opened the session, or its small form. */
+    request: IncomingMessage | KeptRequest,
     private readonly context: SessionContext,
     transport: Transport,
     /**
@@ -210,9 +220,36 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
   ) {
     super();
     useFastListenerTable(this);
+    this.openedBy = request;
+    // An accessor (shared functions: nothing per session) that builds a kept request on first read.
+    Object.defineProperty(this, 'request', REQUEST_PROPERTY);
     this.transport = transport;
     if (protocol === 3) context.clientPingQueue.add(this.heartbeat);
     else context.pingQueue.add(this.heartbeat);
+  }
+
+  /** @internal `request`'s getter: a kept request is built on first read, the same object from then on. */
+  readRequest(): IncomingMessage {
+    const opened = this.openedBy;
+    if (opened instanceof KeptRequest) return (this.openedBy = opened.rebuild(this.remoteAddress));
+    return opened as IncomingMessage;
+  }
+
+  /** @internal `request`'s setter. */
+  writeRequest(request: IncomingMessage | null): void {
+    this.openedBy = request;
+  }
+
+  /**
+   * @internal What the handshake details are read from: the request's headers, url and socket,
+   * without building the request when the session kept its small form. Null once the application
+   * dropped it (set to null or deleted).
+   */
+  get openingRequest(): { readonly headers: IncomingHttpHeaders; readonly url?: string | undefined; readonly socket: NetSocket | null } | null {
+    const own = Object.getOwnPropertyDescriptor(this, 'request');
+    if (own === undefined) return (this.openedBy = null); // deleted: free what it held
+    if (own.get === REQUEST_PROPERTY.get) return this.openedBy ?? null;
+    return (own.value as IncomingMessage | null | undefined) ?? null; // replaced by the application
   }
 
   /** Bytes queued for this client and not yet handed to the kernel. */
@@ -517,5 +554,16 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
     this.emit('close', reason, description);
   }
 }
+
+const REQUEST_PROPERTY = {
+  get(this: EngineSocket): IncomingMessage {
+    return this.readRequest();
+  },
+  set(this: EngineSocket, request: IncomingMessage | null): void {
+    this.writeRequest(request);
+  },
+  enumerable: true,
+  configurable: true,
+};
 
 trackListeners(EngineSocket.prototype, { flush: WATCH_FLUSH, drain: WATCH_FLUSH, packetCreate: WATCH_PACKET_CREATE, packet: WATCH_PACKET });

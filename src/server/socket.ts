@@ -230,7 +230,8 @@ export class Socket<
     if (rare.handshake !== undefined) return rare.handshake;
     // An engine session may not hold its request (an app dropped it to save memory, or a
     // transport without one): empty headers and query then, and `secure` as socket.io reports it.
-    const req = this.client.request as IncomingMessage | undefined;
+    // Read through the session, which does not build a request it kept in its small form.
+    const req = this.client.conn.openingRequest ?? undefined;
     return (rare.handshake = {
       headers: req?.headers ?? {},
       time: new Date(this.issued).toString(),
