@@ -92,6 +92,12 @@ interface RareState {
 
 const NO_FLAGS: BroadcastFlags = Object.freeze({});
 
+/**
+ * Sockets keep their creation time relative to this one: a small integer rather than a 16-byte
+ * heap number per socket, for the first 2^31 ms (about 24 days) of the process.
+ */
+const ISSUED_EPOCH = Date.now();
+
 /** A 20-character random id (base64url of 15 random bytes). */
 export function randomId(): string {
   return randomBytes(15).toString('base64url');
@@ -137,7 +143,8 @@ export class Socket<
     this.more().data = data;
   }
   private rare: RareState | undefined;
-  private readonly issued: number;
+  /** When the socket was created, in ms since {@link ISSUED_EPOCH}. */
+  private readonly issuedAfter: number;
   connected = false;
   /** True when this socket was restored by connection state recovery. */
   get recovered(): boolean {
@@ -221,7 +228,12 @@ export class Socket<
     if (recovery) this.connectedAt = this.adapter.recoveryPosition();
     // The handshake details are built on first use (most apps never read them) from `auth` and `issued`.
     if (auth !== NO_AUTH) this.more().auth = auth;
-    this.issued = Date.now();
+    this.issuedAfter = Date.now() - ISSUED_EPOCH;
+  }
+
+  /** When the socket was created (`Date.now()` then). */
+  private get issued(): number {
+    return ISSUED_EPOCH + this.issuedAfter;
   }
 
   /** Details of the connection: headers, query, address, `auth` payload, time. */
