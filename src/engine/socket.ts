@@ -178,15 +178,11 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
   transport: Transport;
 
   /** @internal */ readonly heartbeat = new TimerEntry<EngineSocket>(this);
-  /** @internal upgrade timeout or polling close timeout; never both at once. */ deadline: TimerEntry<EngineSocket> | null = null;
-  private probe: WebSocketTransport | null = null;
-  /** The probe answered `3probe`: the client is pausing polling. */
-  private probed = false;
+  /** Upgrade and close state, made on first need: most sessions never upgrade and close at once. */
+  private transitions: Transitions | undefined = undefined;
   /** Packets waiting for the transport; null while empty (most sessions, most of the time). */
   private writeBuffer: OutPacket[] | null = null;
   private writeBufferBytes = 0;
-  /** close() on polling with packets queued or no GET waiting: the close goes after them. */
-  private closePending = false;
   /** @internal queued in {@link flushQueue} for the current microtask. */
   flushScheduled = false;
   /** @internal `WATCH_*` bits of the events someone listened for (see trackListeners). */
@@ -250,6 +246,39 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
     if (own === undefined) return (this.openedBy = null); // deleted: free what it held
     if (own.get === REQUEST_PROPERTY.get) return this.openedBy ?? null;
     return (own.value as IncomingMessage | null | undefined) ?? null; // replaced by the application
+  }
+
+  private moreTransitions(): Transitions {
+    return (this.transitions ??= { deadline: null, probe: null, probed: false, closePending: false });
+  }
+  // The transition state read and written as fields; writing its empty value makes no object.
+  /** @internal upgrade timeout or polling close timeout; never both at once. */
+  get deadline(): TimerEntry<EngineSocket> | null {
+    return this.transitions?.deadline ?? null;
+  }
+  /** @internal */
+  set deadline(deadline: TimerEntry<EngineSocket> | null) {
+    if (deadline !== null || this.transitions !== undefined) this.moreTransitions().deadline = deadline;
+  }
+  private get probe(): WebSocketTransport | null {
+    return this.transitions?.probe ?? null;
+  }
+  private set probe(probe: WebSocketTransport | null) {
+    if (probe !== null || this.transitions !== undefined) this.moreTransitions().probe = probe;
+  }
+  /** The probe answered `3probe`: the client is pausing polling. */
+  private get probed(): boolean {
+    return this.transitions?.probed ?? false;
+  }
+  private set probed(probed: boolean) {
+    if (probed || this.transitions !== undefined) this.moreTransitions().probed = probed;
+  }
+  /** close() on polling with packets queued or no GET waiting: the close goes after them. */
+  private get closePending(): boolean {
+    return this.transitions?.closePending ?? false;
+  }
+  private set closePending(pending: boolean) {
+    if (pending || this.transitions !== undefined) this.moreTransitions().closePending = pending;
   }
 
   /** Bytes queued for this client and not yet handed to the kernel. */
@@ -529,6 +558,7 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
     if (this.closePending) this.buffer({ type: 'close' }, 1); // the client now listens on the WebSocket
     this.flush();
     if (this.readyState === 'closing') this.finish('forced close');
+    else if (!this.closePending) this.transitions = undefined; // upgraded: the probe's state is done
   }
 
   private abortProbe(): void {
@@ -553,6 +583,14 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
     this.context.sessionClosed(this);
     this.emit('close', reason, description);
   }
+}
+
+/** What a session needs only while it upgrades or closes (see EngineSocket.transitions). */
+interface Transitions {
+  deadline: TimerEntry<EngineSocket> | null;
+  probe: WebSocketTransport | null;
+  probed: boolean;
+  closePending: boolean;
 }
 
 const REQUEST_PROPERTY = {
