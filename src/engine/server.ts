@@ -12,6 +12,7 @@ import { encodeOpenData } from '../protocol/engineio.js';
 import { clientAddress, compileTrust, type ProxyHeader, type TrustFunction, type TrustProxy } from './client-address.js';
 import { applyCors, isSameOrigin, originAllowed, type CorsOptions } from './cors.js';
 import { ErrorCode, refusal, writeRefusal, writeUpgradeRefusal, type Refusal } from './errors.js';
+import { keepSmall, kClientAddress } from './kept-request.js';
 import { EngineSocket, flushedPacket, PreparedPacket, type FlushedPacket, type OutPacket, type SessionContext } from './socket.js';
 import { runMiddlewares, upgradeResponse, type EngineMiddleware, type UpgradeResponse } from './middleware.js';
 import { DelayQueue } from './timers.js';
@@ -196,6 +197,8 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
   /** Polling sessions with no request after their handshake, oldest first: evicted first at `maxSessions`. */
   private readonly unconfirmed = new Set<EngineSocket>();
   private readonly forwarder: SessionForwarder | undefined;
+  /** The application's `generateId`: it is handed each handshake request. */
+  private readonly customId: boolean;
 
   constructor(options: EngineOptions = {}) {
     super();
@@ -231,6 +234,7 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     if (this.options.proxyHeader !== 'x-forwarded-for' && this.options.proxyHeader !== 'forwarded') {
       throw new TypeError('proxyHeader must be "x-forwarded-for" or "forwarded"');
     }
+    this.customId = options.generateId !== undefined;
     this.trust = compileTrust(this.options.trustProxy);
     this.forwarder = options.sessionRouter && new SessionForwarder(options.sessionRouter, this.options.maxHttpBufferSize);
     this.pathBase = normalizePath(this.options.path);
@@ -350,6 +354,11 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
 
   /** Handles an HTTP upgrade request for the engine (WebSocket transport). */
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    this.acceptUpgrade(req, socket, head, false);
+  };
+
+  /** `unseen`: no code but the engine's has seen `req` (see {@link upgrade}). */
+  private acceptUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, unseen: boolean): void {
     // A shared listener: a closure here would keep this whole scope (query, req) alive per connection.
     socket.on('error', destroySocket);
     if (this.forwarder?.upgrade(req, socket, head)) return; // another node's session
@@ -368,23 +377,29 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
           cb(ws);
         });
       },
-    });
-  };
+    }, unseen);
+  }
 
   /**
    * @internal An upgrade request, whatever server carries its connection: middlewares, checks,
-   * the 101's headers, then the WebSocket from `link` joins a session.
+   * the 101's headers, then the WebSocket from `link` joins a session. `unseen`: no code but the
+   * engine's saw `req` before; a session it opens may then keep it in its small form when no
+   * application code gets it here either (middlewares, `allowRequest`, `generateId`, header
+   * listeners), since nothing outside can tell the rebuilt request from the original.
    */
-  upgrade(req: IncomingMessage, link: UpgradeLink): void {
+  upgrade(req: IncomingMessage, link: UpgradeLink, unseen = false): void {
     const query = parseQuery(req.url);
+    const unshared = unseen && this.middlewares.length === 0 && !this.options.allowRequest && !this.customId;
     const verify = () =>
       this.verify(req, query, true, (error, id) => {
         if (error) return this.refuse(req, error, link.refuse);
         // A WebSocket-only handshake opens a session here: its cookie goes with the 101.
         const { cookie } = this.options;
         if (cookie && id !== undefined) link.response().setHeader('Set-Cookie', serializeCookie(cookie, id));
-        if (this.listenerCount('headers') > 0 || this.listenerCount('initial_headers') > 0) this.decorateUpgrade(req, link.response());
-        link.accept((ws) => this.onWebSocket(req, query.get('sid'), id, ws));
+        const decorated = this.listenerCount('headers') > 0 || this.listenerCount('initial_headers') > 0;
+        if (decorated) this.decorateUpgrade(req, link.response());
+        const small = unshared && !decorated;
+        link.accept((ws) => this.onWebSocket(req, query.get('sid'), id, ws, small));
       });
     if (this.middlewares.length === 0) return verify(); // no response stand-in needed
     this.afterMiddlewares(req, link.response(), link.refuse, verify);
@@ -455,7 +470,8 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
       else for (const listener of previous) listener.call(server, req, res);
     };
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (this.matches(req.url)) this.handleUpgrade(req, socket, head);
+      // With no other `upgrade` listener, no code but the engine's has seen the request.
+      if (this.matches(req.url)) this.acceptUpgrade(req, socket, head, server.listenerCount('upgrade') === 1);
       else if (!destroyUpgrade) return;
       else if (server.listenerCount('upgrade') === 1) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       // Another listener may answer it; an upgrade nobody answered in time would hold a socket forever.
@@ -629,8 +645,10 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
 
   // ---- sessions ----
 
-  private openSession(id: string, req: IncomingMessage, transport: PollingTransport | WebSocketTransport): EngineSocket {
-    const session = new EngineSocket(id, req, this, transport, this.clientAddress(req), handshakeProtocol(req));
+  /** `small`: the session may keep the request in its small form (see KeptRequest). */
+  private openSession(id: string, req: IncomingMessage, transport: PollingTransport | WebSocketTransport, small = false): EngineSocket {
+    const address = this.clientAddress(req);
+    const session = new EngineSocket(id, (small && keepSmall(req)) || req, this, transport, address, handshakeProtocol(req));
     transport.socket = session;
     // Defined, not assigned: any id (even `__proto__`) stays an own data property.
     Object.defineProperty(this.clients, id, { value: session, enumerable: true, configurable: true, writable: true });
@@ -664,9 +682,9 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
     transport.handleRequest(req, res);
   }
 
-  private onWebSocket(req: IncomingMessage, sid: string | null, id: string | undefined, ws: EngineWebSocket): void {
+  private onWebSocket(req: IncomingMessage, sid: string | null, id: string | undefined, ws: EngineWebSocket, small: boolean): void {
     if (sid === null) {
-      this.emit('connection', this.openSession(id!, req, new WebSocketTransport(ws)));
+      this.emit('connection', this.openSession(id!, req, new WebSocketTransport(ws), small));
       return;
     }
     // Re-checked: the session may have changed while the WebSocket handshake ran. The extra
@@ -684,7 +702,6 @@ export class EngineServer extends EventEmitter<EngineServerEvents> implements Se
 
 trackListeners(EngineServer.prototype, { flush: WATCH_FLUSH, drain: WATCH_FLUSH });
 
-const kClientAddress = Symbol('switchboard.clientAddress');
 type AddressedRequest = IncomingMessage & { [kClientAddress]?: string };
 
 function destroySocket(this: Duplex): void {

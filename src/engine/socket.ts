@@ -4,9 +4,11 @@
  */
 import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Socket as NetSocket } from 'node:net';
 import type { EnginePacket, PacketType } from '../protocol/engineio.js';
 import { withTypeByte } from '../protocol/engineio-v3.js';
+import { KeptRequest } from './kept-request.js';
 import { TimerEntry, type DelayQueue } from './timers.js';
 import type { PollingTransport, Transport, WebSocketTransport } from './transports.js';
 import { preEncodedFrame, prepareFrame, type PreparedFrame } from './ws-server.js';
@@ -179,25 +181,29 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
   transport: Transport;
 
   /** @internal */ readonly heartbeat = new TimerEntry<EngineSocket>(this);
-  /** @internal upgrade timeout or polling close timeout; never both at once. */ deadline: TimerEntry<EngineSocket> | null = null;
-  private probe: WebSocketTransport | null = null;
-  /** The probe answered `3probe`: the client is pausing polling. */
-  private probed = false;
+  /** Upgrade and close state, made on first need: most sessions never upgrade and close at once. */
+  private transitions: Transitions | undefined = undefined;
   /** Packets waiting for the transport; null while empty (most sessions, most of the time). */
   private writeBuffer: OutPacket[] | null = null;
   private writeBufferBytes = 0;
-  /** close() on polling with packets queued or no GET waiting: the close goes after them. */
-  private closePending = false;
   /** @internal queued in {@link flushQueue} for the current microtask. */
   flushScheduled = false;
   /** @internal `WATCH_*` bits of the events someone listened for (see trackListeners). */
   watched = 0;
+  /** The request that opened the session, or what was kept of it until it is read (see KeptRequest). */
+  private openedBy: IncomingMessage | KeptRequest | null;
+  /**
+   * The request that opened the session (headers, url, socket). An own property, as in engine.io:
+   * an application that will not read it again frees it with `session.request = null` or
+   * `delete session.request` (`socket.handshake.headers` is then empty).
+   */
+  declare readonly request: IncomingMessage;
 
   /** @internal */
   constructor(
     readonly id: string,
-    /** The request that opened the session (headers, url, remote address). */
-    readonly request: IncomingMessage,
+    /** The request that opened the session, or its small form. */
+    request: IncomingMessage | KeptRequest,
     private readonly context: SessionContext,
     transport: Transport,
     /**
@@ -213,9 +219,69 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
   ) {
     super();
     useFastListenerTable(this);
+    this.openedBy = request;
+    // An accessor (shared functions: nothing per session) that builds a kept request on first read.
+    Object.defineProperty(this, 'request', REQUEST_PROPERTY);
     this.transport = transport;
     if (protocol === 3) context.clientPingQueue.add(this.heartbeat);
     else context.pingQueue.add(this.heartbeat);
+  }
+
+  /** @internal `request`'s getter: a kept request is built on first read, the same object from then on. */
+  readRequest(): IncomingMessage {
+    const opened = this.openedBy;
+    if (opened instanceof KeptRequest) return (this.openedBy = opened.rebuild(this.remoteAddress));
+    return opened as IncomingMessage;
+  }
+
+  /** @internal `request`'s setter. */
+  writeRequest(request: IncomingMessage | null): void {
+    this.openedBy = request;
+  }
+
+  /**
+   * @internal What the handshake details are read from: the request's headers, url and socket,
+   * without building the request when the session kept its small form. Null once the application
+   * dropped it (set to null or deleted).
+   */
+  get openingRequest(): { readonly headers: IncomingHttpHeaders; readonly url?: string | undefined; readonly socket: NetSocket | null } | null {
+    const own = Object.getOwnPropertyDescriptor(this, 'request');
+    if (own === undefined) return (this.openedBy = null); // deleted: free what it held
+    if (own.get === REQUEST_PROPERTY.get) return this.openedBy ?? null;
+    return (own.value as IncomingMessage | null | undefined) ?? null; // replaced by the application
+  }
+
+  private moreTransitions(): Transitions {
+    return (this.transitions ??= { deadline: null, probe: null, probed: false, closePending: false });
+  }
+  // The transition state read and written as fields; writing its empty value makes no object.
+  /** @internal upgrade timeout or polling close timeout; never both at once. */
+  get deadline(): TimerEntry<EngineSocket> | null {
+    return this.transitions?.deadline ?? null;
+  }
+  /** @internal */
+  set deadline(deadline: TimerEntry<EngineSocket> | null) {
+    if (deadline !== null || this.transitions !== undefined) this.moreTransitions().deadline = deadline;
+  }
+  private get probe(): WebSocketTransport | null {
+    return this.transitions?.probe ?? null;
+  }
+  private set probe(probe: WebSocketTransport | null) {
+    if (probe !== null || this.transitions !== undefined) this.moreTransitions().probe = probe;
+  }
+  /** The probe answered `3probe`: the client is pausing polling. */
+  private get probed(): boolean {
+    return this.transitions?.probed ?? false;
+  }
+  private set probed(probed: boolean) {
+    if (probed || this.transitions !== undefined) this.moreTransitions().probed = probed;
+  }
+  /** close() on polling with packets queued or no GET waiting: the close goes after them. */
+  private get closePending(): boolean {
+    return this.transitions?.closePending ?? false;
+  }
+  private set closePending(pending: boolean) {
+    if (pending || this.transitions !== undefined) this.moreTransitions().closePending = pending;
   }
 
   /** Bytes queued for this client and not yet handed to the kernel. */
@@ -509,6 +575,7 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
     if (this.closePending) this.buffer({ type: 'close' }, 1); // the client now listens on the WebSocket
     this.flush();
     if (this.readyState === 'closing') this.finish('forced close');
+    else if (!this.closePending) this.transitions = undefined; // upgraded: the probe's state is done
   }
 
   private abortProbe(): void {
@@ -534,5 +601,24 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
     this.emit('close', reason, description);
   }
 }
+
+/** What a session needs only while it upgrades or closes (see EngineSocket.transitions). */
+interface Transitions {
+  deadline: TimerEntry<EngineSocket> | null;
+  probe: WebSocketTransport | null;
+  probed: boolean;
+  closePending: boolean;
+}
+
+const REQUEST_PROPERTY = {
+  get(this: EngineSocket): IncomingMessage {
+    return this.readRequest();
+  },
+  set(this: EngineSocket, request: IncomingMessage | null): void {
+    this.writeRequest(request);
+  },
+  enumerable: true,
+  configurable: true,
+};
 
 trackListeners(EngineSocket.prototype, { flush: WATCH_FLUSH, drain: WATCH_FLUSH, packetCreate: WATCH_PACKET_CREATE, packet: WATCH_PACKET });

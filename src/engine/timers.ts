@@ -40,7 +40,9 @@ export class DelayQueue<T> {
   /** (Re)schedules the entry to expire `delay` ms from now. */
   add(entry: TimerEntry<T>): void {
     if (entry.queue) entry.queue.delete(entry);
-    entry.due = performance.now() + this.delay;
+    // A whole number of ms: a small integer in the entry, not a 16-byte heap number per session
+    // (until the process has run for 2^31 ms, about 24 days). Rounded up: never early.
+    entry.due = Math.ceil(performance.now() + this.delay);
     entry.queue = this;
     entry.prev = this.tail;
     entry.next = null;

@@ -14,7 +14,6 @@ import type { TimeoutHandle } from './timeouts.js';
  * messages, routes packets to namespaces, writes outgoing packets.
  */
 export class Client {
-  readonly id: string;
   // The sockets of this connection, one per namespace. Most connections join one namespace: it
   // sits in `first`, and a Map (about 180 bytes) is only made for a second one.
   private first: Socket<any, any, any, any> | undefined;
@@ -29,7 +28,6 @@ export class Client {
     readonly server: Server<any, any, any, any>,
     readonly conn: EngineSocket,
   ) {
-    this.id = conn.id;
     this.decoder = server._codec.createDecoder();
     // Shared listeners that find the client through the session: no closures per connection.
     (conn as ClientSession)[kClient] = this;
@@ -46,6 +44,11 @@ export class Client {
       this.connectTimer = undefined;
       if (this.first === undefined) this.close();
     });
+  }
+
+  /** The id of the Engine.IO session (read from it: one field less per connection). */
+  get id(): string {
+    return this.conn.id;
   }
 
   /** Sockets of this connection by socket id (a snapshot, built on demand). */

@@ -93,6 +93,12 @@ interface RareState {
 
 const NO_FLAGS: BroadcastFlags = Object.freeze({});
 
+/**
+ * Sockets keep their creation time relative to this one: a small integer rather than a 16-byte
+ * heap number per socket, for the first 2^31 ms (about 24 days) of the process.
+ */
+const ISSUED_EPOCH = Date.now();
+
 /** A 20-character random id (base64url of 15 random bytes). */
 export function randomId(): string {
   return randomBytes(15).toString('base64url');
@@ -138,7 +144,8 @@ export class Socket<
     this.more().data = data;
   }
   private rare: RareState | undefined;
-  private readonly issued: number;
+  /** When the socket was created, in ms since {@link ISSUED_EPOCH}. */
+  private readonly issuedAfter: number;
   connected = false;
   /** True when this socket was restored by connection state recovery. */
   get recovered(): boolean {
@@ -222,7 +229,12 @@ export class Socket<
     if (recovery) this.connectedAt = this.adapter.recoveryPosition();
     // The handshake details are built on first use (most apps never read them) from `auth` and `issued`.
     if (auth !== NO_AUTH) this.more().auth = auth;
-    this.issued = Date.now();
+    this.issuedAfter = Date.now() - ISSUED_EPOCH;
+  }
+
+  /** When the socket was created (`Date.now()` then). */
+  private get issued(): number {
+    return ISSUED_EPOCH + this.issuedAfter;
   }
 
   /** Details of the connection: headers, query, address, `auth` payload, time. */
@@ -231,7 +243,8 @@ export class Socket<
     if (rare.handshake !== undefined) return rare.handshake;
     // An engine session may not hold its request (an app dropped it to save memory, or a
     // transport without one): empty headers and query then, and `secure` as socket.io reports it.
-    const req = this.client.request as IncomingMessage | undefined;
+    // Read through the session, which does not build a request it kept in its small form.
+    const req = this.client.conn.openingRequest ?? undefined;
     return (rare.handshake = {
       headers: req?.headers ?? {},
       time: new Date(this.issued).toString(),

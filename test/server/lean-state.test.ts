@@ -59,3 +59,30 @@ test('an application may drop the session request to save memory: empty handshak
   assert.equal(socket.handshake.address, '127.0.0.1');
   assert.equal(await c.emitWithAck('echo', 'hi'), 'hi');
 });
+
+/** Fields an idle session keeps small (read from outside for the test). */
+const internals = (socket: Socket) => socket.conn as unknown as { transitions: unknown; heartbeat: { due: number } };
+
+test('an idle session holds no upgrade or close state, and its heartbeat time is a whole number of ms', async (t) => {
+  const h = await setup(t);
+  const connected = once<[Socket]>(h.io, 'connection');
+  h.client('/');
+  const [socket] = await connected;
+  assert.equal(internals(socket).transitions, undefined);
+  assert.ok(Number.isInteger(internals(socket).heartbeat.due));
+  const before = Date.now();
+  assert.ok(socket.handshake.issued <= before && socket.handshake.issued > before - 5000);
+  assert.equal(socket.handshake.time, new Date(socket.handshake.issued).toString());
+});
+
+test('after the polling → WebSocket upgrade, the session drops the probe state', async (t) => {
+  const h = await setup(t, {}, 'upgrade');
+  const connected = once<[Socket]>(h.io, 'connection');
+  const c = h.client('/');
+  const [socket] = await connected;
+  await until(() => socket.conn.upgraded);
+  assert.equal(socket.conn.transport.name, 'websocket');
+  assert.equal(internals(socket).transitions, undefined);
+  socket.on('echo', (value: unknown, ack: (v: unknown) => void) => ack(value));
+  assert.equal(await c.emitWithAck('echo', 'after upgrade'), 'after upgrade');
+});
