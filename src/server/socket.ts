@@ -686,54 +686,33 @@ export class Socket<
  * decoded before that tick runs (those of one read) share it: one `nextTick` per batch rather than
  * one per event (a tick object, an argument array and async-context bookkeeping each).
  */
-interface DeferredEvents {
-  sockets: (Socket<any, any, any, any> | undefined)[];
-  packets: (Packet | undefined)[];
-  count: number;
-}
-// Two queues used in turn, whose arrays keep their capacity: no array grows from empty per read.
-let deferred: DeferredEvents = { sockets: [], packets: [], count: 0 };
-let spareDeferred: DeferredEvents = { sockets: [], packets: [], count: 0 };
+let deferredSockets: Socket<any, any, any, any>[] = [];
+let deferredPackets: Packet[] = [];
 
 function deferEvent(socket: Socket<any, any, any, any>, packet: Packet): void {
-  const queue = deferred;
-  if (queue.count === 0) nextTick(runDeferredEvents);
-  queue.sockets[queue.count] = socket;
-  queue.packets[queue.count++] = packet;
+  if (deferredSockets.push(socket) === 1) nextTick(runDeferredEvents);
+  deferredPackets.push(packet);
 }
 
 function runDeferredEvents(): void {
-  const queue = deferred;
+  const sockets = deferredSockets;
+  const packets = deferredPackets;
   // Events decoded while these run (none from I/O, which waits for the tick) get a tick of their own.
-  deferred = spareDeferred;
-  const { sockets, packets, count } = queue;
+  deferredSockets = [];
+  deferredPackets = [];
   let i = 0;
   try {
-    for (; i < count; i++) {
-      const socket = sockets[i]!;
-      const packet = packets[i]!;
-      sockets[i] = packets[i] = undefined;
-      socket._onevent(packet);
-    }
+    for (; i < sockets.length; i++) sockets[i]!._onevent(packets[i]!);
   } finally {
-    if (i < count - 1) {
+    if (i < sockets.length - 1) {
       // A listener threw (the error goes on, uncaught, as from its own tick): the events after it
       // still run, in order and ahead of any decoded since.
-      const rest: DeferredEvents = { sockets: sockets.slice(i + 1, count), packets: packets.slice(i + 1, count), count: count - i - 1 };
-      for (let j = i + 1; j < count; j++) sockets[j] = packets[j] = undefined;
-      const later = deferred;
-      if (later.count === 0) nextTick(runDeferredEvents);
-      for (let j = 0; j < later.count; j++) {
-        rest.sockets.push(later.sockets[j]);
-        rest.packets.push(later.packets[j]);
-        later.sockets[j] = later.packets[j] = undefined;
-      }
-      rest.count += later.count;
-      later.count = 0;
-      deferred = rest;
+      const restSockets = sockets.slice(i + 1);
+      const restPackets = packets.slice(i + 1);
+      if (deferredSockets.length === 0) nextTick(runDeferredEvents);
+      deferredSockets = restSockets.concat(deferredSockets);
+      deferredPackets = restPackets.concat(deferredPackets);
     }
-    queue.count = 0;
-    spareDeferred = queue;
   }
 }
 
