@@ -501,7 +501,7 @@ export class Socket<
     switch (packet.type) {
       case PacketType.EVENT:
       case PacketType.BINARY_EVENT:
-        deferEvent(this, packet);
+        nextTick(oneventLater, this, packet);
         break;
       case PacketType.ACK:
       case PacketType.BINARY_ACK:
@@ -682,38 +682,10 @@ export class Socket<
 
 /**
  * EVENTs reach `onAny`, middlewares and listeners a tick after they were decoded, as with
- * socket.io: a DISCONNECT decoded in the same batch wins, and the event is dropped. The EVENTs
- * decoded before that tick runs (those of one read) share it: one `nextTick` per batch rather than
- * one per event (a tick object, an argument array and async-context bookkeeping each).
+ * socket.io: a DISCONNECT decoded in the same batch wins, and the event is dropped.
  */
-let deferredSockets: Socket<any, any, any, any>[] = [];
-let deferredPackets: Packet[] = [];
-
-function deferEvent(socket: Socket<any, any, any, any>, packet: Packet): void {
-  if (deferredSockets.push(socket) === 1) nextTick(runDeferredEvents);
-  deferredPackets.push(packet);
-}
-
-function runDeferredEvents(): void {
-  const sockets = deferredSockets;
-  const packets = deferredPackets;
-  // Events decoded while these run (none from I/O, which waits for the tick) get a tick of their own.
-  deferredSockets = [];
-  deferredPackets = [];
-  let i = 0;
-  try {
-    for (; i < sockets.length; i++) sockets[i]!._onevent(packets[i]!);
-  } finally {
-    if (i < sockets.length - 1) {
-      // A listener threw (the error goes on, uncaught, as from its own tick): the events after it
-      // still run, in order and ahead of any decoded since.
-      const restSockets = sockets.slice(i + 1);
-      const restPackets = packets.slice(i + 1);
-      if (deferredSockets.length === 0) nextTick(runDeferredEvents);
-      deferredSockets = restSockets.concat(deferredSockets);
-      deferredPackets = restPackets.concat(deferredPackets);
-    }
-  }
+function oneventLater(socket: Socket<any, any, any, any>, packet: Packet): void {
+  socket._onevent(packet);
 }
 
 function removeListener(list: AnyListener[] | undefined, listener: AnyListener | undefined): AnyListener[] | undefined {
