@@ -143,7 +143,18 @@ interface StandInSocket {
   readableHighWaterMark: number;
 }
 
-let expected: Expected | undefined;
+/** Learned on first use; null when this Node's requests cannot be rebuilt (every request is then kept as it is). */
+let expected: Expected | null | undefined;
+
+function learnOnce(): Expected | null {
+  if (expected !== undefined) return expected;
+  try {
+    expected = learn();
+  } catch {
+    expected = null; // node:http internals this relies on are not there: never keep the small form
+  }
+  return expected;
+}
 
 function learn(): Expected {
   const a = rebuild(['GET', '1.1', '/a', 'Host', 'a'].join(SEPARATOR), { readableHighWaterMark: 16384 }, 'a');
@@ -208,9 +219,10 @@ function sameValues(object: object, fixed: readonly [string | symbol, unknown][]
  * no trailers, and its socket as `client`.
  */
 function looksRebuilt(request: ParsedRequest): boolean {
-  const shape = (expected ??= learn());
+  const shape = learnOnce();
   const state = request._readableState;
   return (
+    shape !== null &&
     shape.countKey !== null &&
     (request as unknown as Record<string | symbol, unknown>)[shape.countKey] === request.rawHeaders.length &&
     sameKeys(request, shape.keys) &&
