@@ -10,9 +10,10 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
-import { Blob, isUtf8 } from 'node:buffer';
+import { Blob, Buffer, isUtf8 } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import { randomFillSync } from 'node:crypto';
+import { nextTick } from 'node:process';
 import type { Duplex } from 'node:stream';
 import {
   FrameParser,
@@ -731,7 +732,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   /** A send, ping or pong while CLOSING or CLOSED: counted in bufferedAmount, the callback gets an error (as ws). */
   private _sendAfterClose(data: unknown, cb: ((error?: Error) => void) | undefined): void {
     if (data) this._unsentBytes += data instanceof Blob ? data.size : toBuffer(data as BytesLike).length;
-    if (cb) process.nextTick(cb, notOpenError(this._readyState));
+    if (cb) nextTick(cb, notOpenError(this._readyState));
   }
 
   /** Queues a send step behind an asynchronous one; its callback is kept to report a failure. */
@@ -845,7 +846,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   sendPrepared(message: PreparedMessage, cb?: (error?: Error) => void): boolean {
     if (this._readyState !== OPEN || this._closeFrameSent || this._fragmenting) {
       if (this._readyState === CONNECTING) throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
-      if (cb) process.nextTick(cb, notOpenError(this._readyState));
+      if (cb) nextTick(cb, notOpenError(this._readyState));
       return false;
     }
     const length = message.payload.length;
@@ -926,7 +927,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
       `sending would buffer more than ${settings.maxBufferedAmount} bytes`,
       settings.backpressureCloseCode,
     );
-    if (cb) process.nextTick(cb, error);
+    if (cb) nextTick(cb, error);
     if (settings.backpressure === 'terminate') this.terminate();
     else if (settings.backpressure === 'close') this._closeWith(settings.backpressureCloseCode, 'slow consumer');
     return false;
@@ -975,7 +976,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   ): void {
     const socket = this._socket;
     if (socket === null || socket.destroyed) {
-      if (cb) process.nextTick(cb, notOpenError(this._readyState));
+      if (cb) nextTick(cb, notOpenError(this._readyState));
       return;
     }
     const mask = this._isServer ? undefined : nextMask();
@@ -1092,7 +1093,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
       corked.push(this);
       if (!flushScheduled) {
         flushScheduled = true;
-        process.nextTick(flushCorked);
+        nextTick(flushCorked);
       }
     }
   }
@@ -1516,7 +1517,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     request?.destroy();
     // Report asynchronously so listeners added right after the constructor see it; 'error' while
     // CLOSING, then 'close' once CLOSED, as ws.
-    process.nextTick(() => {
+    nextTick(() => {
       if (this.listenerCount('error') > 0) this.emit('error', error);
       this._readyState = CLOSED;
       this.emit('close', CLOSE_ABNORMAL, EMPTY);
