@@ -188,6 +188,7 @@ export function setupPrimary(server?: NetServer, options: PrimaryOptions = {}): 
 
   const handOff = (socket: Socket, head: Buffer) => {
     socket.pause();
+    stopReading(socket);
     const requestLine = head.toString('latin1', 0, Math.max(0, head.indexOf('\r\n')));
     const worker = pickWorker(requestLine);
     if (!worker) {
@@ -257,6 +258,17 @@ export function setupPrimary(server?: NetServer, options: PrimaryOptions = {}): 
  * setupWorker(httpServer, io);
  * ```
  */
+/**
+ * Stops the primary reading a connection it hands off. `pause()` only stops the stream: the socket's
+ * handle goes on reading until the worker acknowledges the handle, and child_process drops what it
+ * reads meanwhile (nodejs/node#8353), so bytes the client sent after its request line (the rest of
+ * the head, a body, a WebSocket frame) were lost. Stopped here, they wait in the kernel for the
+ * worker. Node has no public call for this; without the handle method, the old window remains.
+ */
+function stopReading(socket: Socket): void {
+  (socket as Socket & { _handle?: { readStop?(): number } | null })._handle?.readStop?.();
+}
+
 export function setupWorker(io: StickyEngineHost & { httpServer?: HttpServer | undefined }): void;
 export function setupWorker(httpServer: HttpServer, io?: StickyEngineHost): void;
 export function setupWorker(first: HttpServer | (StickyEngineHost & { httpServer?: HttpServer | undefined }), second?: StickyEngineHost): void {

@@ -116,6 +116,51 @@ test('multi-core: switchboard workers behind the sticky primary share broadcasts
   await until(() => got.every((g) => g.length === 1), 'the broadcast to reach the polling clients of both workers');
 });
 
+/** One HTTP exchange over a raw connection, `parts` written `gapMs` apart; resolves with the response (or what came before `timeoutMs`). */
+function rawExchange(port: number, parts: string[], gapMs: number, timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let got = '';
+    const finish = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(got);
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    socket.on('error', finish);
+    socket.on('data', (chunk) => {
+      got += chunk;
+      const end = got.indexOf('\r\n\r\n');
+      const length = /content-length: (\d+)/i.exec(got);
+      if (end >= 0 && length && got.length - end - 4 >= Number(length[1])) finish();
+    });
+    socket.on('connect', async () => {
+      for (const part of parts) {
+        socket.write(part);
+        await new Promise((r) => setTimeout(r, gapMs));
+      }
+    });
+  });
+}
+
+test('sticky primary: bytes that follow the request line in a later packet reach the worker', async () => {
+  // The primary routes on the request line alone; what the client sends after it must not be
+  // read (and dropped) by the primary while the worker takes the connection over.
+  const { port } = await startCluster({ IMPL: 'switchboard', WORKERS: '2' });
+  const lost: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const handshake = await rawExchange(port, ['GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n'], 0);
+    const sid = /"sid":"([^"]+)"/.exec(handshake)?.[1];
+    assert.ok(sid, `handshake ${i}: ${handshake.slice(0, 80)}`);
+    const post = await rawExchange(port, [
+      `POST /socket.io/?EIO=4&transport=polling&sid=${sid} HTTP/1.1\r\n`,
+      'Host: x\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: 2\r\n\r\n40',
+    ], 1);
+    if (!/^HTTP\/1\.1 200[^]*\r\n\r\nok$/.test(post)) lost.push(i);
+  }
+  assert.deepEqual(lost, [], 'every request whose head came in two packets was answered');
+});
+
 test('sticky cluster control: without routable session ids, polling sessions break', async () => {
   const { port } = await startCluster({ BALANCING: 'round-robin', WORKERS: '2', UNTAGGED: '1' });
   const results = await Promise.allSettled(Array.from({ length: 4 }, () => runSession(port, ['polling'], 4)));
