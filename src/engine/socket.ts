@@ -331,12 +331,18 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
   sendPrepared(packet: PreparedPacket, options?: SendOptions, cb?: SendCallback): void {
     if (this.readyState !== 'open' || !this.admit(packet.byteLength)) return;
     this.announce('message', packet.data, options?.compress, packet);
-    if (this.writeBuffer === null && this.transport.name === 'websocket') {
+    const transport = this.transport;
+    if (this.writeBuffer === null && transport.name === 'websocket') {
+      if (!this.watchesFlush) {
+        // The buffer cap after the write, as checkBuffered, on the count the write returns (the
+        // write buffer is empty: the transport's count is the session's).
+        if (transport.writePreparedCounted(packet, cb) > this.context.maxBufferedBytes) this.dropSlowConsumer();
+        return;
+      }
       // Written at once: for `flush`/`drain` listeners this is a flush of one packet.
-      const watched = this.watchesFlush;
-      if (watched) this.flushing([{ type: 'message', prepared: packet, compress: options?.compress, cb }]);
-      this.transport.writePrepared(packet, cb);
-      if (watched) this.drained();
+      this.flushing([{ type: 'message', prepared: packet, compress: options?.compress, cb }]);
+      transport.writePrepared(packet, cb);
+      this.drained();
     } else {
       this.buffer({ type: 'message', prepared: packet, cb }, packet.byteLength);
     }

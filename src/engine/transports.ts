@@ -9,7 +9,7 @@ import { decodePacket, decodePayload, EngineDecodeError, SEPARATOR, type EngineP
 import { decodeBinaryPayloadV3, decodePacketV3, decodePayloadV3, lengthPrefixed, withTypeByte } from '../protocol/engineio-v3.js';
 import { ErrorCode, refusal, writeRefusal } from './errors.js';
 import { toBuffer, type EngineSocket, type OutPacket, type PreparedPacket, type SendCallback } from './socket.js';
-import { sendPrepared, type EngineWebSocket } from './ws-server.js';
+import { sendPrepared, sendPreparedCounted, type EngineWebSocket } from './ws-server.js';
 
 /** The transport a session uses now: HTTP long-polling or WebSocket. */
 export type Transport = PollingTransport | WebSocketTransport;
@@ -330,6 +330,13 @@ export class WebSocketTransport {
   writePrepared(packet: PreparedPacket, cb?: SendCallback): void {
     if (this.closed) return;
     sendPrepared(this.ws, packet.wsFrame(this.socket.protocol), cb);
+  }
+
+  /** @internal {@link writePrepared}, returning {@link bufferedAmount} after it. */
+  writePreparedCounted(packet: PreparedPacket, cb?: SendCallback): number {
+    if (this.closed) return 0;
+    const after = sendPreparedCounted(this.ws, packet.wsFrame(this.socket.protocol), cb);
+    return this.closed ? 0 : after;
   }
 
   /** @internal */

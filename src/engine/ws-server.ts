@@ -16,6 +16,8 @@ export interface EngineWebSocket {
   close(code?: number, reason?: string): void;
   terminate(): void;
   sendPrepared(frame: PreparedFrame, cb?: (err?: Error) => void): unknown;
+  /** `sendPrepared`, returning `bufferedAmount` after it (our WebSocket's, which knows it without reading it again). */
+  _sendPreparedCounted?(frame: PreparedFrame, cb?: (err?: Error) => void): number;
   on(event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): this;
   on(event: 'close', listener: (code: number, reason: Buffer) => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
@@ -85,4 +87,11 @@ export function preEncodedFrame(buffers: readonly Uint8Array[]): PreparedFrame {
 
 export function sendPrepared(ws: EngineWebSocket, frame: PreparedFrame, cb?: (err?: Error) => void): void {
   ws.sendPrepared(frame, cb);
+}
+
+/** {@link sendPrepared}, then the connection's `bufferedAmount`. */
+export function sendPreparedCounted(ws: EngineWebSocket, frame: PreparedFrame, cb?: (err?: Error) => void): number {
+  if (ws._sendPreparedCounted !== undefined) return ws._sendPreparedCounted(frame, cb);
+  ws.sendPrepared(frame, cb);
+  return ws.bufferedAmount;
 }
