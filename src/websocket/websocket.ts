@@ -849,16 +849,26 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   }
 
   /**
-   * @internal {@link sendPrepared} for the engine, which checks its own buffer cap after each
-   * write: returns `bufferedAmount` after the send, computed from the value the cap check read
-   * instead of read again.
+   * @internal {@link sendPrepared} for the engine, which caps what a session buffers itself
+   * (`cap`, checked with the engine's `size` of the message, as it did before each write): one read
+   * of the buffered count serves both that check and this connection's own. Returns -1, sending
+   * nothing, when `bufferedAmount` is above zero and `size` more would pass `cap`; otherwise
+   * `bufferedAmount` after the send.
    */
-  _sendPreparedCounted(message: PreparedMessage, cb?: (error?: Error) => void): number {
-    if (cb === undefined && this._sendsPreparedPlainly()) {
-      const after = this._addPreparedIfRoom(message);
-      if (after !== -1) return after;
+  _sendPreparedWithin(message: PreparedMessage, size: number, cap: number): number {
+    if (this._sendsPreparedPlainly()) {
+      const buffered = this._socket!.writableLength - this._corkedOverhead + this._runBytes;
+      if (buffered !== 0 && buffered + size > cap) return -1;
+      const length = message.payload.length;
+      if (buffered === 0 || buffered + length <= this._settings.maxBufferedAmount) {
+        this._addToRun(message);
+        return buffered + length;
+      }
+    } else {
+      const buffered = this.bufferedAmount;
+      if (buffered !== 0 && buffered + size > cap) return -1;
     }
-    this._sendPreparedChecked(message, cb);
+    this._sendPreparedChecked(message, undefined);
     return this.bufferedAmount;
   }
 
