@@ -329,13 +329,25 @@ export class EngineSocket extends EventEmitter<EngineSocketEvents> {
 
   /** Sends a message prepared once with `engine.prepare(data)`; no per-recipient encoding. */
   sendPrepared(packet: PreparedPacket, options?: SendOptions, cb?: SendCallback): void {
-    if (this.readyState !== 'open' || !this.admit(packet.byteLength)) return;
+    if (this.readyState !== 'open') return;
+    const transport = this.transport;
+    if (cb === undefined && this.writeBuffer === null && transport.name === 'websocket' &&
+        (this.watched & (WATCH_FLUSH | WATCH_PACKET_CREATE)) === 0 && !this.context.watchesFlush) {
+      // A broadcast's usual delivery: written at once, with nobody to tell. The cap is checked
+      // before the write and after it, as below, on one read of the count (the write buffer is
+      // empty: the transport's count is the session's).
+      const max = this.context.maxBufferedBytes;
+      const after = transport.writePreparedWithin(packet, max);
+      if (after === -1 || after > max) this.dropSlowConsumer();
+      return;
+    }
+    if (!this.admit(packet.byteLength)) return;
     this.announce('message', packet.data, options?.compress, packet);
-    if (this.writeBuffer === null && this.transport.name === 'websocket') {
+    if (this.writeBuffer === null && transport.name === 'websocket') {
       // Written at once: for `flush`/`drain` listeners this is a flush of one packet.
       const watched = this.watchesFlush;
       if (watched) this.flushing([{ type: 'message', prepared: packet, compress: options?.compress, cb }]);
-      this.transport.writePrepared(packet, cb);
+      transport.writePrepared(packet, cb);
       if (watched) this.drained();
     } else {
       this.buffer({ type: 'message', prepared: packet, cb }, packet.byteLength);

@@ -9,7 +9,7 @@ import { decodePacket, decodePayload, EngineDecodeError, SEPARATOR, type EngineP
 import { decodeBinaryPayloadV3, decodePacketV3, decodePayloadV3, lengthPrefixed, withTypeByte } from '../protocol/engineio-v3.js';
 import { ErrorCode, refusal, writeRefusal } from './errors.js';
 import { toBuffer, type EngineSocket, type OutPacket, type PreparedPacket, type SendCallback } from './socket.js';
-import { sendPrepared, type EngineWebSocket } from './ws-server.js';
+import { sendPrepared, sendPreparedWithin, type EngineWebSocket } from './ws-server.js';
 
 /** The transport a session uses now: HTTP long-polling or WebSocket. */
 export type Transport = PollingTransport | WebSocketTransport;
@@ -330,6 +330,16 @@ export class WebSocketTransport {
   writePrepared(packet: PreparedPacket, cb?: SendCallback): void {
     if (this.closed) return;
     sendPrepared(this.ws, packet.wsFrame(this.socket.protocol), cb);
+  }
+
+  /**
+   * @internal {@link writePrepared} without a callback, under the session's cap (see
+   * `sendPreparedWithin`): -1 when refused, else {@link bufferedAmount} after the write.
+   */
+  writePreparedWithin(packet: PreparedPacket, cap: number): number {
+    if (this.closed) return 0;
+    const after = sendPreparedWithin(this.ws, packet.wsFrame(this.socket.protocol), packet.byteLength, cap);
+    return after === -1 || !this.closed ? after : 0;
   }
 
   /** @internal */

@@ -16,6 +16,12 @@ export interface EngineWebSocket {
   close(code?: number, reason?: string): void;
   terminate(): void;
   sendPrepared(frame: PreparedFrame, cb?: (err?: Error) => void): unknown;
+  /**
+   * `sendPrepared` under the session's cap, in one read of the buffered count (our WebSocket's):
+   * -1 without sending when `bufferedAmount` is above zero and `size` more would pass `cap`, else
+   * `bufferedAmount` after the send.
+   */
+  _sendPreparedWithin?(frame: PreparedFrame, size: number, cap: number): number;
   on(event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): this;
   on(event: 'close', listener: (code: number, reason: Buffer) => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
@@ -85,4 +91,13 @@ export function preEncodedFrame(buffers: readonly Uint8Array[]): PreparedFrame {
 
 export function sendPrepared(ws: EngineWebSocket, frame: PreparedFrame, cb?: (err?: Error) => void): void {
   ws.sendPrepared(frame, cb);
+}
+
+/** {@link EngineWebSocket._sendPreparedWithin}, with two reads of `bufferedAmount` where a connection has no such method. */
+export function sendPreparedWithin(ws: EngineWebSocket, frame: PreparedFrame, size: number, cap: number): number {
+  if (ws._sendPreparedWithin !== undefined) return ws._sendPreparedWithin(frame, size, cap);
+  const buffered = ws.bufferedAmount;
+  if (buffered !== 0 && buffered + size > cap) return -1;
+  ws.sendPrepared(frame);
+  return ws.bufferedAmount;
 }

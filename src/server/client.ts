@@ -3,7 +3,7 @@ import { PacketType, SocketIODecodeError, type Packet } from '../protocol/socket
 import type { PacketDecoder } from '../protocol/codec.js';
 import type { BroadcastFlags, SocketId } from './adapter.js';
 import type { EngineSocket, PreparedMessage } from './engine.js';
-import { canWriteNow, sendOptions, sendPrepared } from './engine.js';
+import { canWriteNow, sendOptions } from './engine.js';
 import type { ExtendedError } from './namespace.js';
 import type { Server } from './server.js';
 import type { DisconnectReason, Socket } from './socket.js';
@@ -215,10 +215,10 @@ export class Client {
   /** @internal */
   _writePrepared(prepared: PreparedMessage[], flags: BroadcastFlags): void {
     const conn = this.conn;
-    if (conn.readyState !== 'open') return;
-    if (flags.volatile && !canWriteNow(conn)) return;
-    const compress = flags.compress !== false;
-    for (let i = 0; i < prepared.length; i++) sendPrepared(conn, prepared[i], compress);
+    // The session checks that it is open itself, first thing in sendPrepared: not checked twice here.
+    if (flags.volatile && (conn.readyState !== 'open' || !canWriteNow(conn))) return;
+    const options = sendOptions(flags.compress !== false);
+    for (let i = 0; i < prepared.length; i++) conn.sendPrepared(prepared[i]!, options);
   }
 
   /** Closes the underlying connection (all namespaces). */

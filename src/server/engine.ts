@@ -41,8 +41,3 @@ const NO_COMPRESS = Object.freeze({ compress: false });
 export function sendOptions(compress: boolean): { readonly compress: boolean } {
   return compress ? COMPRESS : NO_COMPRESS;
 }
-
-/** Writes a message prepared by {@link prepareMessage}. */
-export function sendPrepared(socket: EngineSocket, prepared: PreparedMessage, compress: boolean): void {
-  socket.sendPrepared(prepared, sendOptions(compress));
-}

@@ -844,6 +844,58 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
    * connection without copying. Client connections re-frame it with a mask.
    */
   sendPrepared(message: PreparedMessage, cb?: (error?: Error) => void): boolean {
+    if (cb === undefined && this._sendsPreparedPlainly() && this._addPreparedIfRoom(message) !== -1) return true;
+    return this._sendPreparedChecked(message, cb);
+  }
+
+  /**
+   * @internal {@link sendPrepared} for the engine, which caps what a session buffers itself
+   * (`cap`, checked with the engine's `size` of the message, as it did before each write): one read
+   * of the buffered count serves both that check and this connection's own. Returns -1, sending
+   * nothing, when `bufferedAmount` is above zero and `size` more would pass `cap`; otherwise
+   * `bufferedAmount` after the send.
+   */
+  _sendPreparedWithin(message: PreparedMessage, size: number, cap: number): number {
+    if (this._sendsPreparedPlainly()) {
+      const buffered = this._socket!.writableLength - this._corkedOverhead + this._runBytes;
+      if (buffered !== 0 && buffered + size > cap) return -1;
+      const length = message.payload.length;
+      if (buffered === 0 || buffered + length <= this._settings.maxBufferedAmount) {
+        this._addToRun(message);
+        return buffered + length;
+      }
+    } else {
+      const buffered = this.bufferedAmount;
+      if (buffered !== 0 && buffered + size > cap) return -1;
+    }
+    this._sendPreparedChecked(message, undefined);
+    return this.bufferedAmount;
+  }
+
+  /**
+   * Whether a prepared frame can join the run without the general checks: an open server
+   * connection that sent no close frame, is not in the middle of a fragmented message, and has
+   * none of the rare state (queued sends, compression, bytes sent after closing).
+   */
+  private _sendsPreparedPlainly(): boolean {
+    return this._readyState === OPEN && this._rare === null && (this._flags & (FLAG_SERVER | FLAG_CLOSE_SENT | FLAG_FRAGMENTING)) === FLAG_SERVER;
+  }
+
+  /**
+   * Adds the frame to the run when the buffer cap allows it (see {@link _admit}) and returns
+   * `bufferedAmount` after it; -1, sending nothing, when the cap would be crossed (the general
+   * path then applies the backpressure policy). Only for {@link _sendsPreparedPlainly} connections,
+   * whose `bufferedAmount` is the socket's and the run's.
+   */
+  private _addPreparedIfRoom(message: PreparedMessage): number {
+    const buffered = this._socket!.writableLength - this._corkedOverhead + this._runBytes;
+    const length = message.payload.length;
+    if (buffered !== 0 && buffered + length > this._settings.maxBufferedAmount) return -1;
+    this._addToRun(message);
+    return buffered + length;
+  }
+
+  private _sendPreparedChecked(message: PreparedMessage, cb: ((error?: Error) => void) | undefined): boolean {
     if (this._readyState !== OPEN || this._closeFrameSent || this._fragmenting) {
       if (this._readyState === CONNECTING) throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
       if (cb) nextTick(cb, notOpenError(this._readyState));
