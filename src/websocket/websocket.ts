@@ -617,7 +617,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     const socket = this._socket;
     if (socket === null || this._readyState === CLOSED) return this._unsentBytes;
     const rare = this._rare;
-    const pending = socket.writableLength - this._corkedOverhead + this._runBytes;
+    const pending = this._pendingBytes();
     return rare === null ? pending : pending + rare.queuedBytes + rare.unsentBytes;
   }
   /** Whether this is the server side of the connection. */
@@ -856,17 +856,12 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
    * `bufferedAmount` after the send.
    */
   _sendPreparedWithin(message: PreparedMessage, size: number, cap: number): number {
-    if (this._sendsPreparedPlainly()) {
-      const buffered = this._socket!.writableLength - this._corkedOverhead + this._runBytes;
-      if (buffered !== 0 && buffered + size > cap) return -1;
-      const length = message.payload.length;
-      if (buffered === 0 || buffered + length <= this._settings.maxBufferedAmount) {
-        this._addToRun(message);
-        return buffered + length;
-      }
-    } else {
-      const buffered = this.bufferedAmount;
-      if (buffered !== 0 && buffered + size > cap) return -1;
+    const plain = this._sendsPreparedPlainly();
+    const buffered = plain ? this._pendingBytes() : this.bufferedAmount;
+    if (buffered !== 0 && buffered + size > cap) return -1;
+    if (plain) {
+      const after = this._addPreparedIfRoom(message, buffered);
+      if (after !== -1) return after;
     }
     this._sendPreparedChecked(message, undefined);
     return this.bufferedAmount;
@@ -881,14 +876,18 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     return this._readyState === OPEN && this._rare === null && (this._flags & (FLAG_SERVER | FLAG_CLOSE_SENT | FLAG_FRAGMENTING)) === FLAG_SERVER;
   }
 
+  /** Bytes in the socket's buffer and this tick's run: `bufferedAmount` of an open connection without rare state. */
+  private _pendingBytes(): number {
+    return this._socket!.writableLength - this._corkedOverhead + this._runBytes;
+  }
+
   /**
    * Adds the frame to the run when the buffer cap allows it (see {@link _admit}) and returns
    * `bufferedAmount` after it; -1, sending nothing, when the cap would be crossed (the general
    * path then applies the backpressure policy). Only for {@link _sendsPreparedPlainly} connections,
    * whose `bufferedAmount` is the socket's and the run's.
    */
-  private _addPreparedIfRoom(message: PreparedMessage): number {
-    const buffered = this._socket!.writableLength - this._corkedOverhead + this._runBytes;
+  private _addPreparedIfRoom(message: PreparedMessage, buffered = this._pendingBytes()): number {
     const length = message.payload.length;
     if (buffered !== 0 && buffered + length > this._settings.maxBufferedAmount) return -1;
     this._addToRun(message);
