@@ -243,6 +243,17 @@ export function setupPrimary(server?: NetServer, options: PrimaryOptions = {}): 
 }
 
 /**
+ * Stops the primary reading a connection it hands off. `pause()` only stops the stream: the socket's
+ * handle goes on reading until the worker acknowledges the handle, and child_process drops what it
+ * reads meanwhile (nodejs/node#8353), so bytes the client sent after its request line (the rest of
+ * the head, a body, a WebSocket frame) were lost. Stopped here, they wait in the kernel for the
+ * worker. Node has no public call for this; without the handle method, the old window remains.
+ */
+function stopReading(socket: Socket): void {
+  (socket as Socket & { _handle?: { readStop?(): number } | null })._handle?.readStop?.();
+}
+
+/**
  * Receives the connections the primary hands over and feeds them to `httpServer` (which must not
  * listen itself). When `io` is given, its engine mints session ids that route back here.
  * `setupWorker(io)` (as with `@socket.io/sticky`) uses the HTTP server `io` is attached to.
@@ -258,17 +269,6 @@ export function setupPrimary(server?: NetServer, options: PrimaryOptions = {}): 
  * setupWorker(httpServer, io);
  * ```
  */
-/**
- * Stops the primary reading a connection it hands off. `pause()` only stops the stream: the socket's
- * handle goes on reading until the worker acknowledges the handle, and child_process drops what it
- * reads meanwhile (nodejs/node#8353), so bytes the client sent after its request line (the rest of
- * the head, a body, a WebSocket frame) were lost. Stopped here, they wait in the kernel for the
- * worker. Node has no public call for this; without the handle method, the old window remains.
- */
-function stopReading(socket: Socket): void {
-  (socket as Socket & { _handle?: { readStop?(): number } | null })._handle?.readStop?.();
-}
-
 export function setupWorker(io: StickyEngineHost & { httpServer?: HttpServer | undefined }): void;
 export function setupWorker(httpServer: HttpServer, io?: StickyEngineHost): void;
 export function setupWorker(first: HttpServer | (StickyEngineHost & { httpServer?: HttpServer | undefined }), second?: StickyEngineHost): void {
