@@ -230,6 +230,9 @@ export class Socket<
     // The handshake details are built on first use (most apps never read them) from `auth` and `issued`.
     if (auth !== NO_AUTH) this.more().auth = auth;
     this.issuedAfter = Date.now() - ISSUED_EPOCH;
+    // A client may emit an event named 'error'; with no listener EventEmitter would throw it out
+    // of the tick and end the process. socket.io registers the same listener for that reason.
+    this.on('error', ignoreError);
   }
 
   /** When the socket was created (`Date.now()` then). */
@@ -684,6 +687,9 @@ export class Socket<
  * EVENTs reach `onAny`, middlewares and listeners a tick after they were decoded, as with
  * socket.io: a DISCONNECT decoded in the same batch wins, and the event is dropped.
  */
+/** The default 'error' listener of every socket (see the constructor). */
+function ignoreError(): void {}
+
 function oneventLater(socket: Socket<any, any, any, any>, packet: Packet): void {
   socket._onevent(packet);
 }

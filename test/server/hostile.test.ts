@@ -146,6 +146,30 @@ test('prototype pollution attempts are neutralised', async (t) => {
   assert.deepEqual(Object.keys(s!.handshake.auth), []);
 });
 
+test("events named after EventEmitter's own ('error', Object.prototype's names) reach no listener and crash nothing", async (t) => {
+  const h = await setup(t);
+  const uncaught: unknown[] = [];
+  process.setUncaughtExceptionCaptureCallback((err) => uncaught.push(err));
+  t.after(() => process.setUncaughtExceptionCaptureCallback(null));
+  h.io.on('connection', (s: Socket) => s.on('echo', (v: unknown, ack: (v: unknown) => void) => ack(v)));
+  const c = await raw(h, t);
+  c.send('40');
+  await c.next();
+  const [s] = [...h.io.sockets.sockets.values()];
+  // As in socket.io: every socket has one 'error' listener of its own, so an 'error' event from the
+  // client (with or without an ack) has a listener and EventEmitter does not throw it.
+  assert.equal(s!.listenerCount('error'), 1);
+  for (const name of ['error', '__defineGetter__', '__proto__', 'constructor', 'hasOwnProperty', 'toString']) {
+    c.send(`42${JSON.stringify([name, 'connected'])}`);
+    c.send(`421${JSON.stringify([name, 'connected'])}`);
+  }
+  c.send('422["echo",7]');
+  assert.equal(await c.next(), '432[7]');
+  assert.deepEqual(uncaught, []);
+  assert.equal(s!.connected, true);
+  assert.equal(Object.getOwnPropertyDescriptor(s!, 'connected')?.get, undefined);
+});
+
 test('acks never answered by a client do not leak past the timeout or the disconnect', async (t) => {
   const h = await setup(t);
   const c = await raw(h, t);
