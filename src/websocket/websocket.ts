@@ -1182,6 +1182,9 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   resume(): void {
     if (this._readyState === CONNECTING || this._readyState === CLOSED || !this._userPaused) return;
     this._userPaused = false;
+    // A message being inflated holds the parser and the socket paused; its callback resumes them,
+    // so what follows it is not delivered first.
+    if (this._inflating) return;
     this._parser?.resume();
     if (!this._parser?.paused) this._socket?.resume();
   }

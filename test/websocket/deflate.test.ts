@@ -332,3 +332,23 @@ for (const takeover of [false, true]) {
     assert.deepEqual(received, [...texts, ...texts]);
   });
 }
+
+test('pause() and resume() while a message is inflated: the message after it still comes after it (as ws)', async (t) => {
+  const { wss, port } = await startServer(t, { perMessageDeflate: true });
+  const received: string[] = [];
+  wss.on('connection', (ws) => {
+    ws.on('message', (data) => received.push(String(data).slice(0, 5)));
+    // Runs right after the chunk was parsed, while the first message is still being inflated.
+    (ws as unknown as { _socket: NodeJS.EventEmitter })._socket.on('data', () => {
+      ws.pause();
+      ws.resume();
+    });
+  });
+  const raw = await RawClient.connect(port, '/', 'Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n');
+  t.after(() => raw.destroy());
+  const first = zlib.deflateRawSync('first'.padEnd(1 << 20, '.'), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
+  raw.send(Buffer.concat([raw.frame(OPCODE_TEXT, first, { rsv: 4 }), raw.frame(OPCODE_TEXT, 'second')]));
+  const deadline = Date.now() + 5000;
+  while (received.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(received, ['first', 'secon']);
+});
