@@ -352,3 +352,26 @@ test('pause() and resume() while a message is inflated: the message after it sti
   while (received.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   assert.deepEqual(received, ['first', 'secon']);
 });
+
+test('a compressed message that fails (bad UTF-8, bad data) closes the server side at once, not after the close timeout', async (t) => {
+  const { wss, port } = await startServer(t, { perMessageDeflate: true, maxPayload: 64 << 20 });
+  // Long enough to take some milliseconds to inflate.
+  const long = Buffer.alloc(16 << 20, 0x61);
+  const badUtf8 = zlib.deflateRawSync(Buffer.concat([long, Buffer.from([0xff])]), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
+  const badData = Buffer.concat([zlib.deflateRawSync(long, { finishFlush: zlib.constants.Z_SYNC_FLUSH }), Buffer.from([0xff, 0xff, 0xff])]);
+  for (const [payload, code] of [[badUtf8, 1007], [badData, 1007]] as const) {
+    const closed = new Promise<number>((resolve) => wss.once('connection', (ws) => {
+      ws.on('error', () => {});
+      ws.on('close', resolve);
+    }));
+    const raw = await RawClient.connect(port, '/', 'Sec-WebSocket-Extensions: permessage-deflate\r\n');
+    t.after(() => raw.destroy());
+    raw.sendFrame(OPCODE_TEXT, payload, { rsv: 4 });
+    // Bytes behind it reach the socket while the message is inflated (paused): never parsed.
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    raw.sendFrame(OPCODE_TEXT, 'behind it');
+    // The server ends TCP after its close frame; the peer's FIN must be read, not left behind a paused socket.
+    const timeout = new Promise<string>((resolve) => setTimeout(resolve, 2000, 'still open after 2 s'));
+    assert.equal(await Promise.race([closed, timeout]), code);
+  }
+});
