@@ -370,6 +370,9 @@ test('a compressed message that fails (bad UTF-8, bad data) closes the server si
     // Bytes behind it reach the socket while the message is inflated (paused): never parsed.
     await new Promise((resolve) => setTimeout(resolve, 2));
     raw.sendFrame(OPCODE_TEXT, 'behind it');
+    // And bytes after the connection failed.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    raw.sendFrame(OPCODE_TEXT, 'after the failure');
     // The server ends TCP after its close frame; the peer's FIN must be read, not left behind a paused socket.
     const timeout = new Promise<string>((resolve) => setTimeout(resolve, 2000, 'still open after 2 s'));
     assert.equal(await Promise.race([closed, timeout]), code);
