@@ -197,6 +197,9 @@ export class FrameParser {
   /** Discards all state and ignores further input. */
   stop(): void {
     this.state = STATE_STOPPED;
+    // Input is ignored from now on, not queued: a stopped parser is not paused (the I/O layer
+    // would otherwise keep its socket paused and never see the peer's FIN).
+    this.isPaused = false;
     this.control = null;
     this.resetMessage();
     this.rare = null;

@@ -108,7 +108,8 @@ function parseQuery(url: string | undefined): Record<string, string | undefined>
   const query: Record<string, string | undefined> = Object.create(null);
   const q = url?.indexOf('?') ?? -1;
   if (q === -1) return query;
-  for (const [key, value] of new URLSearchParams(url!.slice(q + 1))) query[key] = value;
+  // From the '?' on: URLSearchParams drops one leading '?', so a second one stays part of the first name (as engine.io).
+  for (const [key, value] of new URLSearchParams(url!.slice(q))) query[key] = value;
   return query;
 }
 

@@ -1233,6 +1233,9 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
   resume(): void {
     if (this._readyState === CONNECTING || this._readyState === CLOSED || !this._userPaused) return;
     this._userPaused = false;
+    // A message being inflated holds the parser and the socket paused; its callback resumes them,
+    // so what follows it is not delivered first.
+    if (this._inflating) return;
     this._parser?.resume();
     if (!this._parser?.paused) this._socket?.resume();
   }
@@ -1264,16 +1267,12 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
       this._inflating = false;
       if (this._readyState === CLOSED || parser.stopped) return this._closeIfIdle();
       if (error) {
-        parser.stop();
-        this.onProtocolError(error instanceof WebSocketProtocolError
+        return this._failInflated(parser, error instanceof WebSocketProtocolError
           ? error
           : new WebSocketProtocolError('WS_ERR_INVALID_COMPRESSED_DATA', error.message));
-        return this._closeIfIdle();
       }
       if (!isBinary && this._settings.validateUtf8 && utf8Validate(UTF8_ACCEPT, out!, 0, out!.length, isUtf8) !== UTF8_ACCEPT) {
-        parser.stop();
-        this.onProtocolError(new WebSocketProtocolError('WS_ERR_INVALID_UTF8', 'invalid UTF-8 in text message'));
-        return this._closeIfIdle();
+        return this._failInflated(parser, new WebSocketProtocolError('WS_ERR_INVALID_UTF8', 'invalid UTF-8 in text message'));
       }
       this._emitMessage(out!, isBinary);
       // After the socket closed, what it had delivered is still parsed (as ws), paused or not.
@@ -1283,6 +1282,16 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
       }
       this._closeIfIdle();
     });
+  }
+
+  /** Fails the connection for a message that did not inflate to a valid one. */
+  private _failInflated(parser: FrameParser, error: WebSocketProtocolError): void {
+    parser.stop();
+    this.onProtocolError(error);
+    // The socket was paused for the inflate: read on (the stopped parser ignores the bytes) so the
+    // peer's FIN is seen and the close completes now rather than at the close timeout (as ws).
+    this._socket?.resume();
+    this._closeIfIdle();
   }
 
   /** Finishes a close that waited for a message being inflated, once none is. */

@@ -7,6 +7,9 @@ import { createServer, IncomingMessage, type ServerOptions } from 'node:http';
 import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
 import { once } from 'node:events';
 import WebSocket from 'ws';
+import fc from 'fast-check';
+import { Server as SocketIOServer, type Socket as SocketIOSocket } from '../../src/server/index.js';
+import { encodeFrame, OPCODE_TEXT } from '../../src/protocol/ws-frame.js';
 import { keepSmall, kClientAddress, KeptRequest } from '../../src/engine/kept-request.js';
 import { EngineServer, type EngineSocket } from '../../src/engine/index.js';
 import { startEngine, pollingHandshake, type Harness } from './helpers.js';
@@ -59,7 +62,7 @@ function asTheEngine(req: IncomingMessage): KeptRequest | null {
 type Fields = Record<string | symbol, unknown>;
 
 /** Every field of `rebuilt` equals the original's: own keys in order, values, stream state, behaviour. */
-async function assertSameRequest(rebuilt: IncomingMessage, original: IncomingMessage): Promise<void> {
+async function assertSameRequest(rebuilt: IncomingMessage, original: IncomingMessage, sameSocket = true): Promise<void> {
   await immediate(); // both past the tick in which node:http ended the original
   assert.ok(rebuilt instanceof IncomingMessage);
   assert.equal(Object.getPrototypeOf(rebuilt), Object.getPrototypeOf(original));
@@ -67,7 +70,7 @@ async function assertSameRequest(rebuilt: IncomingMessage, original: IncomingMes
   for (const key of Reflect.ownKeys(original)) {
     const a = (rebuilt as unknown as Fields)[key];
     const b = (original as unknown as Fields)[key];
-    if (key === 'socket' || key === 'client') assert.equal(a, b, String(key));
+    if (key === 'socket' || key === 'client') assert.equal(sameSocket ? a : (a as Socket).remoteAddress, sameSocket ? b : (b as Socket).remoteAddress, String(key));
     else if (key === '_readableState') {
       assert.deepEqual(Reflect.ownKeys(a as object), Reflect.ownKeys(b as object));
       for (const k of Reflect.ownKeys(b as object)) assert.deepEqual((a as Fields)[k], (b as Fields)[k], `state ${String(k)}`);
@@ -81,8 +84,10 @@ async function assertSameRequest(rebuilt: IncomingMessage, original: IncomingMes
     'readable', 'readableEnded', 'readableFlowing', 'readableLength', 'destroyed', 'closed'] as const) {
     assert.equal((rebuilt as unknown as Fields)[name], (original as unknown as Fields)[name], name);
   }
-  assert.equal(rebuilt.socket, original.socket);
-  assert.equal(rebuilt.connection, original.connection);
+  if (sameSocket) {
+    assert.equal(rebuilt.socket, original.socket);
+    assert.equal(rebuilt.connection, original.connection);
+  }
   assert.equal(rebuilt.socket.remoteAddress, original.socket.remoteAddress);
   assert.equal(rebuilt.isPaused(), original.isPaused());
   // Read to the end: neither has a body.
@@ -302,4 +307,147 @@ test('a polling session keeps its handshake request as it is', async (t) => {
   assert.ok(held(session) instanceof IncomingMessage);
   assert.match(session.request.url!, /transport=polling/);
   session.close(true);
+});
+
+// ---------------------------------------------------------------- random header sets, real sockets
+
+/** Names whose value changes what the request is (an upgrade, its body, its host): fixed, not random. */
+const FIXED_NAMES = new Set(['host', 'upgrade', 'connection', 'content-length', 'transfer-encoding', 'expect', 'sec-websocket-key',
+  'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol', 'origin', 'proxy-connection', 'keep-alive']);
+const TOKEN = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const headerName = fc.oneof(
+  // node:http joins or drops duplicates of these by its own rules (RFC 9110 §5.3).
+  fc.constantFrom('Set-Cookie', 'set-cookie', 'Cookie', 'cookie', 'X-Dup', 'x-dup', 'User-Agent', 'Authorization', 'Accept', 'Referer',
+    'X-Forwarded-For', 'If-None-Match', 'Content-Type', 'From', 'Age', 'Location', 'Max-Forwards', 'ETag'),
+  fc.string({ unit: fc.constantFrom(...TOKEN), minLength: 1, maxLength: 24 }),
+).filter((name) => !FIXED_NAMES.has(name.toLowerCase()));
+// RFC 9110 §5.5: field values are visible ASCII, spaces and tabs inside, and obs-text (bytes 0x80-0xff).
+const valueChar = fc.oneof(
+  { weight: 8, arbitrary: fc.integer({ min: 0x21, max: 0x7e }) },
+  { weight: 1, arbitrary: fc.constantFrom(0x20, 0x09) },
+  { weight: 1, arbitrary: fc.integer({ min: 0x80, max: 0xff }) },
+).map((code) => String.fromCharCode(code));
+const headerValue = fc.oneof(
+  { weight: 6, arbitrary: fc.string({ unit: valueChar, maxLength: 40 }) },
+  { weight: 1, arbitrary: fc.string({ unit: valueChar, minLength: 1000, maxLength: 6000 }) },
+);
+const headerSet = fc.oneof(
+  { weight: 5, arbitrary: fc.array(fc.tuple(headerName, headerValue), { maxLength: 30 }) },
+  // Many short lines: up to what fits node:http's 16 KiB header limit.
+  { weight: 1, arbitrary: fc.integer({ min: 100, max: 1200 }).map((n) => Array.from({ length: n }, (_, i) => [`h${i.toString(36)}`, `${i % 7}`] as [string, string])) },
+);
+// A request target of visible ASCII: percent-encoding well formed or not, repeated names, empty
+// names and values, reserved characters, bytes that are not UTF-8 once decoded.
+const queryChar = fc.constantFrom(...'abcXYZ019-._~!$\'()*+,;:@/?%=&'.split(''), '%20', '%E2%82%AC', '%FF', '%zz', '%', '%2', '%26', '%3D', '+');
+const queryText = fc.string({ unit: queryChar, maxLength: 40 });
+
+/** A Socket.IO server and a plain node:http server that parses the same bytes for comparison. */
+async function sockets(t: { after(fn: () => unknown): void }): Promise<{
+  io: SocketIOServer; port: number; mirrorPort: number; mirrored: (url: string) => Promise<{ req: IncomingMessage; kept: KeptRequest | null }>;
+}> {
+  const http = createServer();
+  const io = new SocketIOServer(http, { pingInterval: 20000, pingTimeout: 20000 });
+  http.listen(0, '127.0.0.1');
+  await once(http, 'listening');
+  const mirror = createServer();
+  const waiting = new Map<string, (value: { req: IncomingMessage; kept: KeptRequest | null }) => void>();
+  mirror.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+    socket.on('error', () => {});
+    // In the tick it was parsed, as the engine gets it.
+    const kept = asTheEngine(req);
+    waiting.get(req.url!)?.({ req, kept });
+  });
+  mirror.listen(0, '127.0.0.1');
+  await once(mirror, 'listening');
+  t.after(async () => {
+    mirror.closeAllConnections();
+    mirror.close();
+    await io.close();
+  });
+  return {
+    io,
+    port: (http.address() as AddressInfo).port,
+    mirrorPort: (mirror.address() as AddressInfo).port,
+    mirrored: (url) => new Promise((resolve) => waiting.set(url, resolve)),
+  };
+}
+
+/** Sends `head` on a new connection; resolves with the socket and the status line of the answer. */
+async function sendHead(port: number, head: Buffer): Promise<{ socket: Socket; status: string }> {
+  const socket = netConnect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  await once(socket, 'connect');
+  socket.write(head);
+  let received = Buffer.alloc(0);
+  const deadline = setTimeout(() => socket.destroy(), 3000);
+  while (received.indexOf('\r\n\r\n') === -1 && !socket.destroyed) {
+    const [chunk] = (await Promise.race([once(socket, 'data'), once(socket, 'close').then(() => [Buffer.alloc(0)])])) as [Buffer];
+    received = Buffer.concat([received, chunk]);
+  }
+  clearTimeout(deadline);
+  return { socket, status: received.toString('latin1') };
+}
+
+test('property: random valid header sets and URLs over a real socket: socket.request rebuilt equals node:http\'s, the handshake is right', async (t) => {
+  const { io, port, mirrorPort, mirrored } = await sockets(t);
+  const connections: SocketIOSocket[] = [];
+  io.on('connection', (socket: SocketIOSocket) => connections.push(socket));
+  let run = 0;
+  await fc.assert(
+    fc.asyncProperty(headerSet, queryText, queryText, async (headers, before, after) => {
+      run++;
+      const url = `/socket.io/?${before}&EIO=4&transport=websocket&run=${run}&${after}`;
+      const lines = [`GET ${url} HTTP/1.1`, 'Host: example.test', 'Upgrade: websocket', 'Connection: Upgrade',
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', ...headers.map(([name, value]) => `${name}: ${value}`)];
+      const head = Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'latin1');
+      // node:http's parse of the same bytes (twice: a comparison reads the request to its end).
+      const parseOnMirror = async (): Promise<{ req: IncomingMessage; kept: KeptRequest | null }> => {
+        const original = mirrored(url);
+        const mirrorClient = netConnect(mirrorPort, '127.0.0.1');
+        mirrorClient.on('error', () => {});
+        t.after(() => mirrorClient.destroy());
+        mirrorClient.write(head);
+        const parsedThere = await Promise.race([original, new Promise<null>((resolve) => setTimeout(resolve, 3000, null))]);
+        assert.ok(parsedThere, 'node:http took it as an upgrade');
+        return parsedThere;
+      };
+      const { req: first, kept } = await parseOnMirror();
+      // Past 1000 header lines node:http's headers object stops (maxHeadersCount 2000 counts names
+      // and values): then the original is kept as it is.
+      const small = lines.length - 1 <= 1000;
+      if (small) {
+        assert.ok(kept instanceof KeptRequest, 'a valid upgrade request is kept small');
+        await assertSameRequest(kept.rebuild(first.socket.remoteAddress ?? ''), first);
+      } else assert.equal(kept, null);
+      const { req } = await parseOnMirror();
+
+      const count = connections.length;
+      const client = await sendHead(port, head);
+      try {
+        assert.match(client.status, /^HTTP\/1.1 101 Switching Protocols\r\n/);
+        client.socket.write(encodeFrame(OPCODE_TEXT, Buffer.from('40'), { mask: 0x01020304 }));
+        const deadline = Date.now() + 3000;
+        while (connections.length === count && Date.now() < deadline) await immediate();
+        const socket = connections[count]!;
+        assert.ok(socket, 'connected');
+        assert.equal(held(socket.conn) instanceof KeptRequest, small, 'the session kept the request small');
+        const { handshake } = socket;
+        assert.equal(held(socket.conn) instanceof KeptRequest, small, 'reading the handshake did not build the request');
+        assert.deepEqual(handshake.headers, req.headers);
+        assert.equal(handshake.url, url);
+        // As engine.io reads it: the search parameters of the URL, the last of a repeated name.
+        assert.deepEqual({ ...handshake.query }, Object.fromEntries(new URL(url, 'https://socket.io').searchParams));
+        assert.equal(handshake.address, '127.0.0.1');
+        assert.equal(socket.request.socket.remotePort, client.socket.localPort);
+        await assertSameRequest(socket.request, req, false);
+        assert.equal(socket.request.headers, handshake.headers, 'one headers object');
+      } finally {
+        client.socket.destroy();
+        connections[count]?.disconnect(true);
+      }
+    }),
+    // A failing run may wait out a deadline: report the first one found rather than shrink.
+    // The first example: a query that starts with a second '?' (part of the first name, as engine.io reads it).
+    { numRuns: 150, endOnFailure: true, examples: [[[['Set-Cookie', 'a=1'], ['set-cookie', 'b=2'], ['X-Dup', ' x '], ['x-dup', 'y']], '?first=1', '%zz=%E2%82%AC']] },
+  );
 });

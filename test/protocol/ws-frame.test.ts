@@ -311,6 +311,17 @@ test('invalid UTF-8 fails mid-frame, before the rest of the frame arrives (Autob
   assert.equal(parser.stopped, true);
 });
 
+test('a parser stopped while paused is no longer paused: input is ignored, not queued', () => {
+  const { events, handler } = recorder();
+  const parser = new FrameParser(handler, { expectMasked: true });
+  parser.pause();
+  parser.stop();
+  assert.equal(parser.paused, false);
+  parser.push(frame(OPCODE_TEXT, 'ignored'));
+  assert.equal(parser.queuedBytes, 0);
+  assert.deepEqual(events, []);
+});
+
 test('a close frame stops the parser; later frames are ignored (Autobahn 7.1.3/7.1.4)', () => {
   const wire = concat([frame(OPCODE_CLOSE, bytes(0x03, 0xe8, 0x68, 0x69)), frame(OPCODE_PING, 'x'), frame(OPCODE_TEXT, 'y')]);
   assert.deepEqual(parse([wire]), [['close', 1000, '6869']]);

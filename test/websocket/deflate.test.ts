@@ -332,3 +332,49 @@ for (const takeover of [false, true]) {
     assert.deepEqual(received, [...texts, ...texts]);
   });
 }
+
+test('pause() and resume() while a message is inflated: the message after it still comes after it (as ws)', async (t) => {
+  const { wss, port } = await startServer(t, { perMessageDeflate: true });
+  const received: string[] = [];
+  wss.on('connection', (ws) => {
+    ws.on('message', (data) => received.push(String(data).slice(0, 5)));
+    // Runs right after the chunk was parsed, while the first message is still being inflated.
+    (ws as unknown as { _socket: NodeJS.EventEmitter })._socket.on('data', () => {
+      ws.pause();
+      ws.resume();
+    });
+  });
+  const raw = await RawClient.connect(port, '/', 'Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n');
+  t.after(() => raw.destroy());
+  const first = zlib.deflateRawSync('first'.padEnd(1 << 20, '.'), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
+  raw.send(Buffer.concat([raw.frame(OPCODE_TEXT, first, { rsv: 4 }), raw.frame(OPCODE_TEXT, 'second')]));
+  const deadline = Date.now() + 5000;
+  while (received.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(received, ['first', 'secon']);
+});
+
+test('a compressed message that fails (bad UTF-8, bad data) closes the server side at once, not after the close timeout', async (t) => {
+  const { wss, port } = await startServer(t, { perMessageDeflate: true, maxPayload: 64 << 20 });
+  // Long enough to take some milliseconds to inflate.
+  const long = Buffer.alloc(16 << 20, 0x61);
+  const badUtf8 = zlib.deflateRawSync(Buffer.concat([long, Buffer.from([0xff])]), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
+  const badData = Buffer.concat([zlib.deflateRawSync(long, { finishFlush: zlib.constants.Z_SYNC_FLUSH }), Buffer.from([0xff, 0xff, 0xff])]);
+  for (const [payload, code] of [[badUtf8, 1007], [badData, 1007]] as const) {
+    const closed = new Promise<number>((resolve) => wss.once('connection', (ws) => {
+      ws.on('error', () => {});
+      ws.on('close', resolve);
+    }));
+    const raw = await RawClient.connect(port, '/', 'Sec-WebSocket-Extensions: permessage-deflate\r\n');
+    t.after(() => raw.destroy());
+    raw.sendFrame(OPCODE_TEXT, payload, { rsv: 4 });
+    // Bytes behind it reach the socket while the message is inflated (paused): never parsed.
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    raw.sendFrame(OPCODE_TEXT, 'behind it');
+    // And bytes after the connection failed.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    raw.sendFrame(OPCODE_TEXT, 'after the failure');
+    // The server ends TCP after its close frame; the peer's FIN must be read, not left behind a paused socket.
+    const timeout = new Promise<string>((resolve) => setTimeout(resolve, 2000, 'still open after 2 s'));
+    assert.equal(await Promise.race([closed, timeout]), code);
+  }
+});

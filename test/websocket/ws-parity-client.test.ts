@@ -216,3 +216,57 @@ test('close() while connecting, also inside unexpected-response: error (CLOSING)
     assert.deepEqual(seen[1], seen[0], scenario);
   }
 });
+
+test('lifecycle: every public property reads the same as on ws at each step (connecting, open, binaryType set, paused, closing, closed)', async (t) => {
+  // Our server and ws's, each choosing a subprotocol and accepting permessage-deflate.
+  const observed: Record<string, string[]> = {};
+  for (const [name, Client] of clients) {
+    const server = new WSServer({ port: 0, host: '127.0.0.1', perMessageDeflate: true, handleProtocols: (set) => [...set][1] ?? false });
+    await once(server, 'listening');
+    t.after(() => new Promise((resolve) => server.close(resolve)));
+    server.on('connection', (peer) => peer.on('message', (data, isBinary) => peer.send(data, { binary: isBinary })));
+    const port = (server.address() as net.AddressInfo).port;
+    const keys = Object.entries(Object.getOwnPropertyDescriptors(WS.prototype))
+      .filter(([key, d]) => d.get !== undefined && !key.startsWith('_'))
+      .map(([key]) => key)
+      .sort();
+    const steps: string[] = [];
+    const snapshot = (ws: AnyWebSocket, step: string): void => {
+      const values = keys.map((key) => {
+        const value = (ws as unknown as Record<string, unknown>)[key];
+        return `${key}=${typeof value === 'function' ? 'function' : JSON.stringify(value)}`;
+      });
+      steps.push(`${step}: ${values.join(' ').replaceAll(String(port), 'PORT')}`);
+    };
+    const ws = new Client(`ws://127.0.0.1:${port}/path?q=1`, ['one', 'two'], { perMessageDeflate: true });
+    snapshot(ws, 'constructed');
+    ws.onmessage = () => {};
+    snapshot(ws, 'onmessage set');
+    await once(ws, 'open');
+    snapshot(ws, 'open');
+    for (const type of ['arraybuffer', 'fragments', 'blob', 'not a type', 'nodebuffer']) {
+      (ws as { binaryType: string }).binaryType = type;
+      snapshot(ws, `binaryType ${type}`);
+    }
+    const echoed = once(ws, 'message');
+    (ws as WS).send(Buffer.from([1, 2, 3]));
+    const [data, isBinary] = await echoed;
+    steps.push(`message ${Buffer.isBuffer(data)} ${isBinary}`);
+    ws.pause();
+    snapshot(ws, 'paused');
+    ws.resume();
+    snapshot(ws, 'resumed');
+    const closed = new Promise<string>((resolve) => ws.on('close', (code: number, reason: Buffer) => {
+      snapshot(ws, 'in close');
+      resolve(`close ${code} ${Buffer.isBuffer(reason)} ${reason.toString()}`);
+    }));
+    ws.close(4001, 'bye now');
+    snapshot(ws, 'closing');
+    (ws as WS).send('after close', () => {});
+    snapshot(ws, 'sent while closing');
+    steps.push(await closed);
+    snapshot(ws, 'closed');
+    observed[name] = steps;
+  }
+  assert.deepEqual(observed.switchboard, observed.ws);
+});
