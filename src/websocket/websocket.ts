@@ -1377,8 +1377,7 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     const held = this._parser;
     if (held !== null) return held;
     const settings = this._settings;
-    const kind = (this._isServer ? 1 : 0) | (this._deflate !== null ? 2 : 0);
-    const pool = (settings.parserPools[kind] ??= new ParserPool({
+    const pool = (settings.parserPools[this._parserPoolIndex()] ??= new ParserPool({
       expectMasked: this._isServer,
       maxPayload: settings.maxPayload,
       allowCompression: this._deflate !== null,
@@ -1393,12 +1392,17 @@ export class WebSocket extends WhatwgEventTarget implements FrameHandler, Deadli
     return parser;
   }
 
+  /** Which of the settings' pools this connection's parsers come from: by role and compression. */
+  private _parserPoolIndex(): number {
+    return (this._isServer ? 1 : 0) | (this._deflate !== null ? 2 : 0);
+  }
+
   /** Gives the parser back to the pool when nothing is in flight. */
   private _releaseParser(parser: FrameParser): void {
     if (this._parser !== parser || !parser.idle) return;
     this._parser = null;
     parser.rebind(NO_HANDLER); // lets this connection go when it closes
-    const free = this._settings.parserPools[(this._isServer ? 1 : 0) | (this._deflate !== null ? 2 : 0)]!.free;
+    const free = this._settings.parserPools[this._parserPoolIndex()]!.free;
     if (free.length < MAX_FREE_PARSERS) free.push(parser);
   }
 
